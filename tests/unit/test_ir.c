@@ -1,0 +1,99 @@
+/* test_ir.c - unit tests of the IR core: building, toposort, relink,
+ * sweep, verifier, errors. */
+#include <string.h>
+
+#include "ir.h"
+#include "testutil.h"
+
+static Graph *small_graph(void) {
+  /* x -> Relu -> r -> Add(r, c) -> y */
+  Graph *g = ir_graph_new("t", "t.onnx");
+  int64_t d[2] = {2, 3};
+  Tensor *x = ir_tensor(g, "x", DT_FLOAT, 2, d);
+  ir_add_input(g, x);
+  float cv[6] = {1, 2, 3, 4, 5, 6};
+  Tensor *c = ir_const(g, "c", DT_FLOAT, 2, d, cv, 0);
+  Tensor *r = ir_tensor(g, "r", DT_FLOAT, 2, d);
+  Tensor *y = ir_tensor(g, "y", DT_FLOAT, 2, d);
+  Tensor *in1[1] = {x}, *in2[2] = {r, c};
+  ir_node(g, OP_RELU, "relu", 1, in1, 1, &r);
+  ir_node(g, OP_ADD, "add", 2, in2, 1, &y);
+  ir_add_output(g, y);
+  ir_relink(g);
+  return g;
+}
+
+static void test_build_and_verify(void) {
+  Graph *g = small_graph();
+  CU_ASSERT_EQUAL(ir_verify(g, "test"), 0);
+  CU_ASSERT_EQUAL(ir_numel(g->tensors[0]), 6);
+  CU_ASSERT_PTR_EQUAL(ir_find_tensor(g, "r")->producer, g->nodes[0]);
+  CU_ASSERT_EQUAL(ir_find_tensor(g, "r")->nconsumers, 1);
+  CU_ASSERT_EQUAL(op_from_onnx("BatchNormalization"), OP_BATCHNORM);
+  CU_ASSERT_EQUAL(op_from_onnx("NoSuchOp"), -1);
+  ir_graph_free(g);
+}
+
+static void test_toposort_reorders(void) {
+  Graph *g = small_graph();
+  Node *t = g->nodes[0];
+  g->nodes[0] = g->nodes[1];
+  g->nodes[1] = t;
+  ir_relink(g);
+  ir_quiet = 1;
+  CU_ASSERT_NOT_EQUAL(ir_verify(g, "swap"), 0);   /* add reads r before relu */
+  ir_quiet = 0;
+  IrTry tr;
+  if (ir_try_begin(&tr)) { CU_FAIL("toposort failed"); }
+  else { ir_toposort(g); ir_try_end(&tr); }
+  CU_ASSERT_EQUAL(g->nodes[0]->op, OP_RELU);
+  CU_ASSERT_EQUAL(ir_verify(g, "toposort"), 0);
+  ir_graph_free(g);
+}
+
+static void test_cycle_fails(void) {
+  Graph *g = small_graph();
+  g->nodes[0]->in[0] = ir_find_tensor(g, "y");   /* relu reads add's output */
+  ir_current_graph = g;
+  ir_quiet = 1;
+  IrTry tr;
+  int failed = 0;
+  if (ir_try_begin(&tr)) failed = 1;
+  else { ir_toposort(g); ir_try_end(&tr); }
+  ir_quiet = 0;
+  CU_ASSERT_EQUAL(failed, 1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(tr.msg, "cycle"));
+  ir_graph_free(g);
+}
+
+static void test_sweep_drops_dead(void) {
+  Graph *g = small_graph();
+  Tensor *r = ir_find_tensor(g, "r");
+  ir_replace_uses(g, r, ir_find_tensor(g, "x"));  /* bypass the relu */
+  g->nodes[0]->dead = 1;
+  ir_sweep(g);
+  CU_ASSERT_EQUAL(g->nnodes, 1);
+  CU_ASSERT_PTR_NULL(ir_find_tensor(g, "r"));
+  CU_ASSERT_EQUAL(ir_verify(g, "sweep"), 0);
+  ir_graph_free(g);
+}
+
+static void test_numel_overflow(void) {
+  Graph *g = ir_graph_new("t", "t");
+  int64_t d[3] = {INT64_C(1) << 40, INT64_C(1) << 40, 4};
+  Tensor *t = ir_tensor(g, "big", DT_FLOAT, 3, d);
+  CU_ASSERT_EQUAL(ir_numel(t), -1);
+  CU_ASSERT_EQUAL(ir_bytes(t), -1);
+  ir_graph_free(g);
+}
+
+int main(void) {
+  CU_initialize_registry();
+  CU_pSuite s = CU_add_suite("ir", NULL, NULL);
+  CU_add_test(s, "build and verify", test_build_and_verify);
+  CU_add_test(s, "toposort reorders", test_toposort_reorders);
+  CU_add_test(s, "cycle fails cleanly", test_cycle_fails);
+  CU_add_test(s, "sweep drops dead nodes", test_sweep_drops_dead);
+  CU_add_test(s, "numel overflow", test_numel_overflow);
+  return rn_run_tests();
+}
