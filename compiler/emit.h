@@ -1,0 +1,21 @@
+/* emit.h - the C emitter: IR -> standalone C through m4 templates. */
+#ifndef RESNETC_EMIT_H
+#define RESNETC_EMIT_H
+#include "ir.h"
+
+typedef enum WeightsMode { WEIGHTS_AUTO = 0, WEIGHTS_EMBED, WEIGHTS_BLOB } WeightsMode;
+
+typedef struct EmitOptions {
+  const char *outdir;      /* folder to write (created if needed) */
+  const char *name;        /* C prefix of every symbol: NAME_run, NAME_ARENA_BYTES */
+  WeightsMode weights;
+  const char *command_line;/* recorded in every generated file's header comment */
+  const char *template_dir;/* NULL: the embedded templates */
+} EmitOptions;
+
+/* Writes OUTDIR/NAME.h, NAME.c, the weights, NAME_main.c and Makefile.
+ * Every file is written under a temporary name and renamed at the end, so
+ * a failure leaves nothing half-written.  Returns 0, or -1 after printing
+ * one error line. */
+int emit_c(Graph *g, const EmitOptions *o);
+#endif
