@@ -20,4 +20,12 @@ void shape_infer_and_fold(Graph *g, int64_t max_fold_bytes);
  * the output dtype).  Outputs become TK_CONST with data.  Used by the
  * folder, and by tests as an independent naive reference. */
 void eval_node(Graph *g, Node *n);
+
+/* Runs the whole graph with the reference evaluator (no mutation of g):
+ * in[i] points at the data of graph input i, out[i] receives a malloc'ed
+ * buffer with graph output i (caller frees).  Honours the fused epilogue
+ * fields of Conv/Gemm (Attrs.act, residual in[3]) and any internal op, so
+ * passes are tested by comparing eval_graph before and after them.
+ * ir_fail()s on error. */
+void eval_graph(Graph *g, const void *const *in, void **out);
 #endif
