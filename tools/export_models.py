@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+"""Export reference ResNets to ONNX, with their PyTorch input and output.
+
+usage: /usr/bin/python3 tools/export_models.py OUTDIR NAME [NAME ...]
+
+Writes OUTDIR/NAME.onnx, OUTDIR/NAME.input.bin and OUTDIR/NAME.output.bin
+(raw little-endian float32: NCHW input, logits output).  Needs Debian's
+python3-torch, python3-torchvision and python3-onnx.  No pretrained weights:
+each model is initialised from a fixed seed and its BatchNorm statistics
+are randomised so that folding them is not a no-op; BatchNormalization
+nodes are kept in the ONNX file (folding them is resnetc's job).
+The end-to-end tests call this for the models that ../shared lacks.
+"""
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torchvision
+
+MODELS = {
+    'resnet18': (torchvision.models.resnet18, 224),
+    'resnet34': (torchvision.models.resnet34, 224),
+    'resnet50': (torchvision.models.resnet50, 224),
+    'resnet101': (torchvision.models.resnet101, 224),
+    'resnet152': (torchvision.models.resnet152, 224),
+    'resnext50_32x4d': (torchvision.models.resnext50_32x4d, 224),
+    'wide_resnet50_2': (torchvision.models.wide_resnet50_2, 224),
+}
+
+
+def randomise_bn(model, g):
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(c, generator=g) * 0.5 + 0.75)
+            m.weight.data.copy_(torch.rand(c, generator=g) * 0.5 + 0.75)
+            m.bias.data.copy_(torch.randn(c, generator=g) * 0.1)
+
+
+def export(name, outdir):
+    make, hw = MODELS[name]
+    torch.manual_seed(0)
+    model = make().eval()
+    g = torch.Generator().manual_seed(1)
+    randomise_bn(model, g)
+    x = torch.rand(1, 3, hw, hw, generator=g)
+    with torch.no_grad():
+        y = model(x)
+    path = os.path.join(outdir, name)
+    tmp = path + '.tmp.onnx'
+    torch.onnx.export(model, x, tmp, opset_version=13,
+                      input_names=['input'], output_names=['logits'],
+                      do_constant_folding=True,
+                      training=torch.onnx.TrainingMode.PRESERVE)
+    x.numpy().astype('<f4').tofile(path + '.input.bin')
+    y.numpy().astype('<f4').tofile(path + '.output.bin')
+    os.replace(tmp, path + '.onnx')   # the .onnx appears last: its presence means complete
+    print(name, tuple(x.shape), '->', tuple(y.shape), os.path.getsize(path + '.onnx'), 'bytes')
+
+
+if __name__ == '__main__':
+    if len(sys.argv) < 3 or any(n not in MODELS for n in sys.argv[2:]):
+        sys.exit('usage: export_models.py OUTDIR NAME...  (NAME in %s)' % ', '.join(MODELS))
+    os.makedirs(sys.argv[1], exist_ok=True)
+    torch.set_num_threads(2)
+    for n in sys.argv[2:]:
+        export(n, sys.argv[1])

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds resnetc and runs the whole test suite: unit tests, the ONNX backend
+# node tests, the end-to-end ResNets.  This is what CI runs (.ci/run).
+# Test data is read from ../shared when present; tests without data report
+# "skipped".  Options: any extra arguments go to ctest (e.g. -R e2e).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+cd build
+ctest --output-on-failure -j"$(nproc)" "$@"
