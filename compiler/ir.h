@@ -92,8 +92,17 @@ typedef struct Tensor {
   Node *producer;        /* NULL for inputs and constants */
   Node **consumers;      /* rebuilt by ir_relink() */
   int nconsumers;
-  /* memory plan: byte offset in the arena (TK_ACT), -1 until planned;
-   * alias: this tensor is a view of another one's memory (Reshape...). */
+  /* memory plan (set by the planner, compiler/passes/plan.c):
+   * offset: byte offset in the arena of a TK_ACT tensor that is not a graph
+   *   output (outputs live in caller memory), -1 when not planned.
+   * alias: non-NULL when this tensor has no storage of its own: it is the
+   *   same bytes as alias (a Reshape/Flatten/Squeeze/Unsqueeze/Identity/
+   *   Dropout view on PLAIN layout).  alias is the root, never an alias
+   *   itself; it may be an arena tensor (then offset == alias->offset), a
+   *   graph output or a graph input (offset -1: use its pointer; a view of
+   *   an input is only read).  Two arena tensors may also share an offset
+   *   without alias: an element-wise op or a fused residual computed in
+   *   place over an operand that dies at that node. */
   int64_t offset;
   struct Tensor *alias;
 } Tensor;
@@ -137,9 +146,27 @@ typedef struct Attrs {
 
   /* Fused epilogue, set by passes, read by the emitter:
    *   y = act(conv(x) + bias + residual)
-   * residual: Node.in[3] of Conv/Gemm (NULL: none). */
+   * residual: Node.in[3] of Conv/Gemm (NULL: none).  It has the shape of
+   * y, unless res_view is set (Conv only): then it is read in place as the
+   * option-A shortcut of CIFAR ResNets (a strided subsample whose channels
+   * are zero-padded), never materialised: for y[n][c][p...] (p spatial)
+   *   residual = R[n][c - res_c0][res_start[i] + p[i]*res_step[i]...]
+   *              when 0 <= c - res_c0 < R.dims[1], else 0,
+   * where R = in[3]; the fusion pass guarantees the spatial indices are in
+   * range (res_step >= 1, res_start >= 0). */
   Act act;
   double act_lo, act_hi, act_alpha;  /* CLIP bounds, LEAKYRELU slope */
+  int res_view;
+  int64_t res_c0;
+  int64_t res_start[IR_MAX_SP], res_step[IR_MAX_SP];
+  /* Second, normalised output (Conv only; the route for a BatchNorm that
+   * cannot fold into weights, e.g. on a residual sum in pre-activation
+   * networks): when Node.nout == 2,
+   *   out[1][n][c][...] = post_act(y[n][c][...] * in[4][c] + in[5][c])
+   * with y = out[0] as above; in[4] (scale) and in[5] (shift) are float
+   * constants of shape [C].  post_lo/hi/alpha as act_lo/hi/alpha. */
+  Act post_act;
+  double post_lo, post_hi, post_alpha;
 } Attrs;
 
 struct Node {

@@ -1,0 +1,144 @@
+/* passutil.c - helpers shared by the passes (see passutil.h). */
+#include "passutil.h"
+
+#include <math.h>
+#include <string.h>
+
+int pu_nuses(const Tensor *t) {
+  int k = 0;
+  for (int i = 0; i < t->nconsumers; i++) {
+    const Node *n = t->consumers[i];
+    for (int j = 0; j < n->nin; j++) k += n->in[j] == t;
+  }
+  return k;
+}
+
+int pu_single_use(const Tensor *t) {
+  return t && t->kind == TK_ACT && !t->is_output && t->nconsumers == 1 && pu_nuses(t) == 1;
+}
+
+Node *pu_sole_consumer(const Tensor *t) {
+  return pu_single_use(t) ? t->consumers[0] : NULL;
+}
+
+int pu_const_all(const Tensor *t, double v) {
+  if (!ir_is_const(t) || !dtype_is_float(t->dtype)) return 0;
+  int64_t n = ir_numel(t);
+  for (int64_t i = 0; i < n; i++)
+    if (ir_get_f64(t, i) != v) return 0;
+  return 1;
+}
+
+int pu_const_zero(const Tensor *t) {
+  if (!ir_is_const(t) || dtype_size(t->dtype) == 0) return 0;
+  int64_t n = ir_numel(t);
+  for (int64_t i = 0; i < n; i++)
+    if (ir_get_f64(t, i) != 0) return 0;
+  return 1;
+}
+
+Tensor *pu_const_f32(Graph *g, const char *base, int rank, const int64_t *dims) {
+  Tensor *t = ir_tensor(g, ir_unique_name(g, base), DT_FLOAT, rank, dims);
+  t->kind = TK_CONST;
+  int64_t nb = ir_bytes(t);
+  if (nb < 0) ir_fail("constant '%s' is too large", t->name);
+  t->data = ir_alloc(g, (size_t)nb);
+  return t;
+}
+
+void pu_set_inputs(Graph *g, Node *n, int nin, Tensor *const *in) {
+  Tensor **a = ir_alloc(g, sizeof(Tensor *) * (size_t)(nin + 1));
+  for (int i = 0; i < nin; i++) a[i] = in[i];
+  n->in = a;
+  n->nin = nin;
+}
+
+void pu_set_outputs(Graph *g, Node *n, int nout, Tensor *const *out) {
+  Tensor **a = ir_alloc(g, sizeof(Tensor *) * (size_t)(nout + 1));
+  for (int i = 0; i < nout; i++) {
+    a[i] = out[i];
+    if (a[i]) a[i]->producer = n;
+  }
+  n->out = a;
+  n->nout = nout;
+}
+
+/* Every input slot that reads from now reads to (graph outputs untouched). */
+static void replace_reads(Graph *g, Tensor *from, Tensor *to, const Node *skip) {
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = g->nodes[i];
+    if (n == skip || n->dead) continue;
+    for (int j = 0; j < n->nin; j++)
+      if (n->in[j] == from) n->in[j] = to;
+  }
+}
+
+int pu_bypass(Graph *g, Node *n, Tensor *in, Tensor *out) {
+  IR_ASSERT(in && out && in != out);
+  if (!out->is_output) {
+    replace_reads(g, out, in, n);
+    n->dead = 1;
+    return 1;
+  }
+  Node *p = in->producer;
+  if (in->kind == TK_ACT && !in->is_output && p && !p->dead) {
+    /* the producer writes the graph output itself */
+    for (int j = 0; j < p->nout; j++)
+      if (p->out[j] == in) p->out[j] = out;
+    out->producer = p;
+    replace_reads(g, in, out, n);
+    in->producer = NULL;
+    n->dead = 1;
+    return 1;
+  }
+  /* a copy must stay: the output's bytes are not in's */
+  if (n->op != OP_IDENTITY || n->nin != 1 || n->nout != 1 || n->in[0] != in) {
+    n->op = OP_IDENTITY;
+    ir_attrs_default(OP_IDENTITY, &n->a);
+    pu_set_inputs(g, n, 1, &in);
+    pu_set_outputs(g, n, 1, &out);
+  }
+  return 0;
+}
+
+void pu_move_node(Graph *g, Node *n, int pos) {
+  int from = -1;
+  for (int i = 0; i < g->nnodes; i++)
+    if (g->nodes[i] == n) { from = i; break; }
+  IR_ASSERT(from >= 0 && pos >= 0 && pos < g->nnodes);
+  if (from < pos)
+    memmove(&g->nodes[from], &g->nodes[from + 1], sizeof(Node *) * (size_t)(pos - from));
+  else if (from > pos)
+    memmove(&g->nodes[pos + 1], &g->nodes[pos], sizeof(Node *) * (size_t)(from - pos));
+  g->nodes[pos] = n;
+}
+
+int pu_bn_affine(Graph *g, const Node *bn, BnAffine *a) {
+  const Tensor *x = bn->in[0];
+  if (bn->op != OP_BATCHNORM || x->rank < 2 || !dtype_is_float(x->dtype) ||
+      x->dtype != bn->out[0]->dtype)
+    return 0;
+  int64_t c = x->dims[1];
+  for (int i = 1; i <= 4; i++) {
+    const Tensor *p = bn->in[i];
+    if (!ir_is_const(p) || !dtype_is_float(p->dtype) || ir_numel(p) != c) return 0;
+  }
+  size_t nb = sizeof(double) * (size_t)(c + 1);
+  a->c = c;
+  a->s = ir_alloc(g, nb);
+  a->t = ir_alloc(g, nb);
+  a->mean = ir_alloc(g, nb);
+  a->beta = ir_alloc(g, nb);
+  for (int64_t i = 0; i < c; i++) {
+    double gamma = ir_get_f64(bn->in[1], i), b = ir_get_f64(bn->in[2], i);
+    double m = ir_get_f64(bn->in[3], i), v = ir_get_f64(bn->in[4], i);
+    double d = v + bn->a.epsilon;
+    if (!(d > 0) || !isfinite(d) || !isfinite(gamma) || !isfinite(b) || !isfinite(m))
+      return 0;   /* left to the BatchNormalization kernel */
+    a->s[i] = gamma / sqrt(d);
+    a->t[i] = b - m * a->s[i];
+    a->mean[i] = m;
+    a->beta[i] = b;
+  }
+  return 1;
+}
