@@ -124,6 +124,17 @@ void ir_fail_node(const Node *n, const char *fmt, ...) {
   vfail(prefix, fmt, ap);
 }
 
+void ir_rethrow(const IrTry *caught) {
+  IrTry *t = try_top;
+  if (!t) {
+    fprintf(stderr, "resnetc: internal error: ir_rethrow outside IR_TRY\n");
+    abort();
+  }
+  if (t != caught) snprintf(t->msg, sizeof t->msg, "%s", caught->msg);
+  try_top = t->prev;
+  longjmp(t->jb, 1);
+}
+
 void ir_warn(const char *fmt, ...) {
   if (ir_quiet) return;
   va_list ap;

@@ -272,6 +272,13 @@ void ir_fail_node(const Node *n, const char *fmt, ...);  /* names node + op */
 __attribute__((format(printf, 1, 2)))
 #endif
 void ir_warn(const char *fmt, ...);
+/* Re-raises the failure caught by t to the next handler, with the same
+ * message and without printing it again: for code that must free memory
+ * of its own (malloc) before an error goes on. */
+#if defined(__GNUC__)
+__attribute__((noreturn))
+#endif
+void ir_rethrow(const IrTry *t);
 #if defined(__GNUC__)
 __attribute__((noreturn))
 #endif
