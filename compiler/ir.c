@@ -110,18 +110,28 @@ void ir_fail(const char *fmt, ...) {
   vfail(ir_source, fmt, ap);
 }
 
-void ir_fail_node(const Node *n, const char *fmt, ...) {
-  char prefix[512];
-  if (n && n->name && ir_current_graph && !ir_current_graph->opset && strchr(n->name, ':'))
-    snprintf(prefix, sizeof prefix, "%s", n->name);   /* .resnet: file:l:c */
-  else if (n)
-    snprintf(prefix, sizeof prefix, "%s: node '%s' (%s)", ir_source,
-             n->name && *n->name ? n->name : "(unnamed)", op_info[n->op].name);
-  else
-    snprintf(prefix, sizeof prefix, "%s", ir_source);
+#if defined(__GNUC__)
+__attribute__((noreturn, format(printf, 2, 3)))
+#endif
+static void failf(const char *prefix, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vfail(prefix, fmt, ap);
+}
+
+/* ONNX: "FILE: error: node 'NAME' (Op): msg";  .resnet: "file:l:c: error: msg" */
+void ir_fail_node(const Node *n, const char *fmt, ...) {
+  char body[700];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(body, sizeof body, fmt, ap);
+  va_end(ap);
+  if (n && n->name && ir_current_graph && !ir_current_graph->opset && strchr(n->name, ':'))
+    failf(n->name, "%s", body);   /* .resnet: file:l:c */
+  if (n)
+    failf(ir_source, "node '%s' (%s): %s", n->name && *n->name ? n->name : "(unnamed)",
+          op_info[n->op].name ? op_info[n->op].name : "internal", body);
+  failf(ir_source, "%s", body);
 }
 
 void ir_rethrow(const IrTry *caught) {

@@ -258,8 +258,9 @@ typedef struct IrTry {
 #define ir_try_begin(t) (ir_try_push(t), setjmp((t)->jb))
 void ir_try_push(IrTry *t);
 void ir_try_end(IrTry *t);
-/* Prints "PREFIX: error: message" (PREFIX: file, or file:line:col, or
- * "file: node 'name' (Op)") to stderr unless ir_quiet, then longjmps. */
+/* Prints "PREFIX: error: message" (PREFIX: ir_source, or file:line:col of a
+ * .resnet node) to stderr unless ir_quiet, then longjmps.  ir_fail_node
+ * names the node of an ONNX model: "FILE: error: node 'NAME' (Op): message". */
 #if defined(__GNUC__)
 __attribute__((noreturn, format(printf, 1, 2)))
 #endif
