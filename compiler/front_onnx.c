@@ -1212,6 +1212,14 @@ static Graph *build(Loader *L, const Onnx__ModelProto *m, const OnnxOptions *o) 
   return g;
 }
 
+/* ir_source for this model: a copy that outlives the caller's string and
+ * the graph (messages of later passes still name the file). */
+static const char *source_name(const char *path) {
+  static char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  return buf;
+}
+
 static char *dir_of(Graph *g, const char *path) {
   const char *s = path ? strrchr(path, '/') : NULL;
   if (!s) return ir_strdup(g, ".");
@@ -1247,7 +1255,7 @@ static void load_into(Graph *g, const uint8_t *buf, size_t len, const char *path
 Graph *onnx_load_buffer(const void *buf, size_t len, const char *name, const OnnxOptions *o) {
   IrTry t;
   Graph *volatile g = NULL;
-  const char *src = name ? name : "<buffer>";
+  const char *src = source_name(name ? name : "<buffer>");
   ir_source = src;
   if (ir_try_begin(&t)) {
     ir_graph_free(g);
@@ -1269,13 +1277,14 @@ Graph *onnx_load(const char *path, const OnnxOptions *o) {
   void *volatile map = NULL;
   void *volatile heap = NULL;
   volatile size_t maplen = 0;
-  ir_source = path;
+  const char *src = source_name(path);
+  ir_source = src;
   if (ir_try_begin(&t)) {
     if (map) munmap(map, maplen);
     free(heap);
     ir_graph_free(g);
     ir_current_graph = NULL;
-    ir_source = path;
+    ir_source = src;
     return NULL;
   }
   g = ir_graph_new(model_name(path), path);
@@ -1313,13 +1322,15 @@ Graph *onnx_load(const char *path, const OnnxOptions *o) {
   if (map) munmap(map, maplen);
   free(heap);
   ir_try_end(&t);
-  ir_source = path;
+  ir_source = src;
   return g;
 }
 
 Tensor *onnx_read_tensor_file(Graph *g, const char *path) {
+  static char src[4096];
   const char *prev = ir_source;
-  ir_source = path;
+  snprintf(src, sizeof src, "%s", path);
+  ir_source = src;
   struct stat st;
   if (stat(path, &st) != 0) ir_fail("cannot open: %s", strerror(errno));
   if (!S_ISREG(st.st_mode)) ir_fail("cannot read: not a regular file");

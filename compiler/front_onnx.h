@@ -16,8 +16,8 @@ typedef struct OnnxOptions {
  * outputs are left to shape inference (rank -1; graph outputs carry the
  * dtype/shape declared in the model when it is static, as a hint).
  * Returns NULL after printing one "FILE: error: ..." line on bad input.
- * Sets ir_current_graph (the new graph, or NULL) and ir_source (= path /
- * name: the caller's string, which must outlive its use in messages).
+ * Sets ir_current_graph (the new graph, or NULL) and ir_source (a copy of
+ * path / name, valid until the next load).
  * External data is read relative to the folder of path (of name for a
  * buffer). */
 Graph *onnx_load(const char *path, const OnnxOptions *o);
@@ -25,8 +25,8 @@ Graph *onnx_load_buffer(const void *buf, size_t len, const char *name, const Onn
 
 /* Reads one serialized TensorProto (a test-data .pb file) as a constant of g
  * (named after the proto's name, made unique; "tensor" when empty).
- * ir_fail()s on bad input (call inside IR_TRY), with ir_source = path for
- * the message; on success ir_source is restored. */
+ * ir_fail()s on bad input (call inside IR_TRY), naming path as the file
+ * (ir_source stays so after an error; on success it is restored). */
 Tensor *onnx_read_tensor_file(Graph *g, const char *path);
 
 /* Writes g as an ONNX ModelProto: IR version 7, ai.onnx opset 13,
