@@ -1161,8 +1161,8 @@ static Graph *build(Loader *L, const Onnx__ModelProto *m, const OnnxOptions *o) 
     for (int j = 0; j < nout; j++)
       out[j] = np->output[j] && *np->output[j] ? lookup(L, np->output[j]) : NULL;
     /* arity in the ONNX form of this opset */
-    int lo = oi->in_min, hi = oi->in_max;
-    if (hi >= 0 && (oi->flags & OPF_EPILOGUE)) hi--;   /* Conv/Gemm: residual is internal */
+    int lo = oi->in_min, hi = oi->in_max, ohi = oi->out_max;
+    if (oi->flags & OPF_EPILOGUE) hi = 3, ohi = 1;   /* Conv/Gemm: more are internal */
     if ((c.op == OP_CLIP && L->opset < 11) || (c.op == OP_PAD && L->opset < 11) ||
         ((c.op == OP_SQUEEZE || c.op == OP_UNSQUEEZE) && L->opset < 13) ||
         (c.op == OP_DROPOUT && L->opset < 12) || (c.op == OP_SLICE && L->opset < 10) ||
@@ -1173,8 +1173,8 @@ static Graph *build(Loader *L, const Onnx__ModelProto *m, const OnnxOptions *o) 
       if (hi < 0) fail_np(&c, "%d inputs given, opset %d expects at least %d", nin, L->opset, lo);
       fail_np(&c, "%d inputs given, opset %d expects %d to %d", nin, L->opset, lo, hi);
     }
-    if (nout < 1 || (nout > oi->out_max && c.op != OP_BATCHNORM))
-      fail_np(&c, "%d outputs given, expected %d to %d", nout, oi->out_min, oi->out_max);
+    if (nout < 1 || (nout > ohi && c.op != OP_BATCHNORM))
+      fail_np(&c, "%d outputs given, expected %d to %d", nout, oi->out_min, ohi);
     if (!out[0]) fail_np(&c, "its first output has no name");
     Attrs a;
     ir_attrs_default(c.op, &a);
