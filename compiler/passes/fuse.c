@@ -227,7 +227,8 @@ static int fuse_bias(Graph *g, Node *p, Node *add, Tensor *c) {
       if (off + d != 1 && c->dims[d] != 1) return 0;       /* per channel only */
     int64_t C = y->dims[1];
     if (w->rank < 1 || w->dims[0] != C) return 0;
-    int chan_bcast = !(1 >= off && c->dims[1 - off] == C);  /* c constant over channels */
+    /* c varies along the channels, or is one value for all */
+    int chan_bcast = !(off <= 1 && c->dims[1 - off] == C && C != 1);
     Tensor *b2 = pu_const_f32(g, ir_fmt(g, "%s_bias", z->name), 1, &C);
     for (int64_t o = 0; o < C; o++) {
       double v = (b ? ir_get_f64(b, o) : 0.0) + ir_get_f64(c, chan_bcast ? 0 : o);
@@ -380,9 +381,7 @@ void pass_fuse(Graph *g, PassStats *st) {
     case OP_MATMUL: changed = matmul_to_gemm(n, st); break;
     default: break;
     }
-    if (changed) ir_relink(g);
+    if (changed) i = pu_sweep_at(g, i);
   }
-  int before = g->ntensors;
   ir_sweep(g);
-  pass_count(st, "tensors dropped", before - g->ntensors);
 }

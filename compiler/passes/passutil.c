@@ -142,3 +142,10 @@ int pu_bn_affine(Graph *g, const Node *bn, BnAffine *a) {
   }
   return 1;
 }
+
+int pu_sweep_at(Graph *g, int i) {
+  int k = 0;
+  for (int j = 0; j <= i && j < g->nnodes; j++) k += !g->nodes[j]->dead;
+  ir_sweep(g);
+  return k - 1;
+}

@@ -42,6 +42,11 @@ typedef struct BnAffine {
   double *s, *t, *mean, *beta;
 } BnAffine;
 int pu_bn_affine(Graph *g, const Node *bn, BnAffine *a);
+/* Removes the nodes marked dead (ir_sweep, which also relinks: ir_relink
+ * alone would count dead nodes as producers and readers) during a walk
+ * over g->nodes at index i; returns the index of the last live node that
+ * was at or before i, so the walk goes on with the next one. */
+int pu_sweep_at(Graph *g, int i);
 /* Moves node n to index pos in g->nodes (shifting the ones between);
  * ids are renumbered by the next ir_relink. */
 void pu_move_node(Graph *g, Node *n, int pos);

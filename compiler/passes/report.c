@@ -151,7 +151,7 @@ int report_plan_svg(Graph *g, const char *path) {
   char *tmp = ir_fmt(g, "%s.tmp", path);
   FILE *f = fopen(tmp, "w");
   if (!f) {
-    fprintf(stderr, "%s: error: cannot write: %s\n", path, strerror(errno));
+    if (!ir_quiet) fprintf(stderr, "%s: error: cannot write: %s\n", path, strerror(errno));
     return -1;
   }
   const double left = 60, top = 40, plot_h = 720;
@@ -210,7 +210,7 @@ int report_plan_svg(Graph *g, const char *path) {
   int bad = ferror(f);
   if (fclose(f) != 0) bad = 1;
   if (bad || rename(tmp, path) != 0) {
-    fprintf(stderr, "%s: error: cannot write: %s\n", path, strerror(errno));
+    if (!ir_quiet) fprintf(stderr, "%s: error: cannot write: %s\n", path, strerror(errno));
     remove(tmp);
     return -1;
   }
