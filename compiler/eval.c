@@ -254,10 +254,43 @@ static void geo(const Attrs *a, const Tensor *x, const Tensor *y, Geo *g) {
   }
 }
 
-/* Y[n,m,o] = act(sum_{c in group, k} W[m,c,k] X[n,c,o*s-p+k*d] + B[m] + R[n,m,o]) */
+/* The second output's activation (Attrs.post_act). */
+static double post_act(const Attrs *a, double v) {
+  Attrs p = *a;
+  p.act = a->post_act;
+  p.act_lo = a->post_lo;
+  p.act_hi = a->post_hi;
+  p.act_alpha = a->post_alpha;
+  return act(&p, v);
+}
+
+/* Index in R of the residual of output element o (flat over the spatial
+ * dims) of image nb, channel m, or -1 for a zero: R has the output's shape,
+ * or is read through the option-A view (Attrs.res_view in ir.h):
+ *   R[nb][m - res_c0][res_start[i] + p[i]*res_step[i]...]. */
+static int64_t residual_index(const Attrs *a, const Tensor *R, const Tensor *Y, int64_t nb,
+                              int64_t m, int64_t o) {
+  int64_t M = Y->dims[1], osz = ir_numel(Y) / (Y->dims[0] * M);
+  if (!a->res_view) return (nb * M + m) * osz + o;
+  int nsp = Y->rank - 2;
+  int64_t c = m - a->res_c0, RC = R->dims[1];
+  if (c < 0 || c >= RC) return -1;
+  int64_t p[IR_MAX_SP], idx = nb * RC + c;
+  for (int i = nsp - 1; i >= 0; i--) {      /* o -> output position p */
+    p[i] = o % Y->dims[2 + i];
+    o /= Y->dims[2 + i];
+  }
+  for (int i = 0; i < nsp; i++) idx = idx * R->dims[2 + i] + a->res_start[i] + p[i] * a->res_step[i];
+  return idx;
+}
+
+/* Y[n,m,o] = act(sum_{c in group, k} W[m,c,k] X[n,c,o*s-p+k*d] + B[m] + R[n,m,o])
+ * and, with a second output (Attrs.post_act), Y2 = post_act(Y*S[m] + T[m]) */
 static void k_conv(const Node *n, Tensor **in, Tensor **out) {
   const Attrs *a = &n->a;
   Tensor *X = in[0], *W = in[1], *B = opt(n, in, 2), *R = opt(n, in, 3), *Y = out[0];
+  Tensor *Y2 = n->nout > 1 ? out[1] : NULL, *S = opt(n, in, 4), *T = opt(n, in, 5);
+  if (Y2 && (!S || !T)) ir_fail_node(n, "a second output needs a scale and a shift (in[4], in[5])");
   Geo g;
   geo(a, X, Y, &g);
   int64_t N = X->dims[0], C = X->dims[1], M = Y->dims[1], G = a->group;
@@ -304,8 +337,12 @@ static void k_conv(const Node *n, Tensor **in, Tensor **out) {
       int64_t base = (nb * M + m) * osz;
       for (int64_t o = 0; o < osz; o++) {
         double v = acc[o] + (b ? b[m] : 0);
-        if (R) v += ldf(R, base + o);
+        if (R) {
+          int64_t ri = residual_index(a, R, Y, nb, m, o);
+          if (ri >= 0) v += ldf(R, ri);
+        }
         stf(Y, base + o, act(a, v));
+        if (Y2) stf(Y2, base + o, post_act(a, ldf(Y, base + o) * ldf(S, m) + ldf(T, m)));
       }
     }
 }
@@ -535,12 +572,14 @@ static void k_binary(const Node *n, Tensor **in, Tensor **out) {
 
 /* ---- matrix products --------------------------------------------------- */
 
-/* Y[M,N] = act(alpha * op(A)[M,K] op(B)[K,N] + beta * C + R) */
+/* Y[M,N] = act(alpha * op(A)[M,K] op(B)[K,N] + beta * C + R); an A of rank
+ * > 2 (transA = 0) is read as [dims[0], rest] (a Flatten fused away) */
 static void k_gemm(const Node *n, Tensor **in, Tensor **out) {
   const Attrs *a = &n->a;
   Tensor *A = in[0], *B = in[1], *C = opt(n, in, 2), *R = opt(n, in, 3), *Y = out[0];
   int64_t M = Y->dims[0], N = Y->dims[1];
-  int64_t K = a->trans_a ? A->dims[0] : A->dims[1];
+  int64_t K = a->trans_b ? B->dims[1] : B->dims[0];
+  if (ir_numel(A) != M * K) ir_fail_node(n, "A has %" I64 " elements, not M*K = %" I64, ir_numel(A), M * K);
   double *pa = to_f64(A), *pb = to_f64(B), *pc = C ? to_f64(C) : NULL;
   double *acc = scr_alloc(sizeof(double) * (size_t)N);
   /* C broadcast: strides over (i, j), 0 where C has size 1 or no dim */
