@@ -20,28 +20,28 @@
 #include "testutil.h"
 
 static unsigned pt_seed = 1;
-static double pt_rand(double lo, double hi) {
+static inline double pt_rand(double lo, double hi) {
   pt_seed = pt_seed * 1664525u + 1013904223u;
   return lo + (hi - lo) * ((pt_seed >> 8) / 16777216.0);
 }
 
-static Tensor *pt_t(Graph *g, const char *name, int rank, const int64_t *dims) {
+static inline Tensor *pt_t(Graph *g, const char *name, int rank, const int64_t *dims) {
   return ir_tensor(g, ir_unique_name(g, name), DT_FLOAT, rank, dims);
 }
 
-static Tensor *pt_t4(Graph *g, const char *name, int64_t n, int64_t c, int64_t h, int64_t w) {
+static inline Tensor *pt_t4(Graph *g, const char *name, int64_t n, int64_t c, int64_t h, int64_t w) {
   int64_t d[4] = {n, c, h, w};
   return pt_t(g, name, 4, d);
 }
 
-static Tensor *pt_input4(Graph *g, const char *name, int64_t n, int64_t c, int64_t h, int64_t w) {
+static inline Tensor *pt_input4(Graph *g, const char *name, int64_t n, int64_t c, int64_t h, int64_t w) {
   Tensor *t = pt_t4(g, name, n, c, h, w);
   ir_add_input(g, t);
   return t;
 }
 
 /* a float constant, uniform in [lo, hi) */
-static Tensor *pt_rconst(Graph *g, const char *name, int rank, const int64_t *dims, double lo,
+static inline Tensor *pt_rconst(Graph *g, const char *name, int rank, const int64_t *dims, double lo,
                          double hi) {
   Tensor *t = ir_tensor(g, ir_unique_name(g, name), DT_FLOAT, rank, dims);
   t->kind = TK_CONST;
@@ -52,25 +52,25 @@ static Tensor *pt_rconst(Graph *g, const char *name, int rank, const int64_t *di
   return t;
 }
 
-static Tensor *pt_fconst(Graph *g, const char *name, int rank, const int64_t *dims, float v) {
+static inline Tensor *pt_fconst(Graph *g, const char *name, int rank, const int64_t *dims, float v) {
   Tensor *t = pt_rconst(g, name, rank, dims, 0, 0);
   int64_t n = ir_numel(t);
   for (int64_t i = 0; i < n; i++) ((float *)t->data)[i] = v;
   return t;
 }
 
-static Node *pt_unary(Graph *g, Op op, Tensor *x, Tensor *y) {
+static inline Node *pt_unary(Graph *g, Op op, Tensor *x, Tensor *y) {
   return ir_node(g, op, y->name, 1, &x, 1, &y);
 }
 
-static Node *pt_binary(Graph *g, Op op, Tensor *a, Tensor *b, Tensor *y) {
+static inline Node *pt_binary(Graph *g, Op op, Tensor *a, Tensor *b, Tensor *y) {
   Tensor *in[2] = {a, b};
   return ir_node(g, op, y->name, 2, in, 1, &y);
 }
 
 /* Conv of x (N,C,H,W) to cout channels, k x k, stride, pad, group;
  * creates and returns the output tensor in *yp. */
-static Node *pt_conv(Graph *g, Tensor *x, int64_t cout, int k, int stride, int pad, int group,
+static inline Node *pt_conv(Graph *g, Tensor *x, int64_t cout, int k, int stride, int pad, int group,
                      int bias, Tensor **yp) {
   int64_t oh = (x->dims[2] + 2 * pad - k) / stride + 1, ow = (x->dims[3] + 2 * pad - k) / stride + 1;
   Tensor *y = pt_t4(g, "conv", x->dims[0], cout, oh, ow);
@@ -92,7 +92,7 @@ static Node *pt_conv(Graph *g, Tensor *x, int64_t cout, int k, int stride, int p
 }
 
 /* BatchNormalization of x with random statistics */
-static Node *pt_bn(Graph *g, Tensor *x, Tensor **yp) {
+static inline Node *pt_bn(Graph *g, Tensor *x, Tensor **yp) {
   int64_t c = x->dims[1];
   Tensor *y = pt_t(g, "bn", x->rank, x->dims);
   Tensor *in[5] = {x, pt_rconst(g, "gamma", 1, &c, 0.5, 1.5), pt_rconst(g, "beta", 1, &c, -0.5, 0.5),
@@ -104,7 +104,7 @@ static Node *pt_bn(Graph *g, Tensor *x, Tensor **yp) {
 }
 
 /* Gemm y[M,N] = A[M,K] * B (+C) */
-static Node *pt_gemm(Graph *g, Tensor *a, int64_t n, int trans_b, int bias, Tensor **yp) {
+static inline Node *pt_gemm(Graph *g, Tensor *a, int64_t n, int trans_b, int bias, Tensor **yp) {
   int64_t k = a->dims[1];
   int64_t bd[2] = {trans_b ? n : k, trans_b ? k : n}, yd[2] = {a->dims[0], n};
   Tensor *y = pt_t(g, "gemm", 2, yd);
@@ -115,14 +115,14 @@ static Node *pt_gemm(Graph *g, Tensor *a, int64_t n, int trans_b, int bias, Tens
   return nd;
 }
 
-static int pt_count_op(Graph *g, Op op) {
+static inline int pt_count_op(Graph *g, Op op) {
   int k = 0;
   for (int i = 0; i < g->nnodes; i++) k += g->nodes[i]->op == op;
   return k;
 }
 
 /* Runs eval_graph on the seeded random inputs; caller frees outs[i]. */
-static int pt_eval(Graph *g, unsigned seed, void **outs) {
+static inline int pt_eval(Graph *g, unsigned seed, void **outs) {
   void *ins[16] = {0};
   IR_ASSERT(g->ninputs <= 16 && g->noutputs <= 16);
   unsigned saved = pt_seed;
@@ -148,7 +148,7 @@ static int pt_eval(Graph *g, unsigned seed, void **outs) {
 /* Runs pass on g and checks: the IR verifies, and every output equals the
  * output before the pass within tol (relative to the largest |ref|).
  * Returns 1 when all held. */
-static int pt_check_pass(Graph *g, void (*pass)(Graph *, PassStats *), double tol) {
+static inline int pt_check_pass(Graph *g, void (*pass)(Graph *, PassStats *), double tol) {
   ir_current_graph = g;
   ir_relink(g);
   if (ir_verify(g, "test graph") != 0) { CU_FAIL("the test graph is invalid"); return 0; }

@@ -217,7 +217,9 @@ static void test_bias(void) {
   Tensor *x = pt_input4(g, "x", 1, 3, 5, 5), *c;
   pt_conv(g, x, 4, 3, 1, 1, 1, 1, &c);
   int64_t cd[3] = {4, 1, 1};
-  y = relu(g, add(g, pt_rconst(g, "cb", 3, cd, -1, 1), c));
+  Tensor *z = pt_t(g, "z", 4, c->dims);
+  pt_binary(g, OP_ADD, pt_rconst(g, "cb", 3, cd, -1, 1), c, z);
+  y = relu(g, z);
   ir_add_output(g, y);
   CU_ASSERT(pt_check_pass(g, pass_fuse, 1e-5));
   PT_SEQ(g, "Conv(+relu)");
