@@ -690,6 +690,18 @@ static void print_attrs(FILE *f, const Node *n) {
   if (a->act == ACT_RELU) fputs(" +relu", f);
   else if (a->act == ACT_CLIP) fprintf(f, " +clip(%g,%g)", a->act_lo, a->act_hi);
   else if (a->act == ACT_LEAKYRELU) fprintf(f, " +leakyrelu(%g)", a->act_alpha);
+  if (a->res_view && a->nsp > 0) {
+    fprintf(f, " residual_view(c0=%" PRId64, a->res_c0);
+    print_ints(f, "start", a->res_start, a->nsp);
+    print_ints(f, "step", a->res_step, a->nsp);
+    fputc(')', f);
+  }
+  if (n->nout > 1 && (n->op == OP_CONV || n->op == OP_GEMM)) {
+    fputs(" out1=affine", f);
+    if (a->post_act == ACT_RELU) fputs("+relu", f);
+    else if (a->post_act == ACT_CLIP) fprintf(f, "+clip(%g,%g)", a->post_lo, a->post_hi);
+    else if (a->post_act == ACT_LEAKYRELU) fprintf(f, "+leakyrelu(%g)", a->post_alpha);
+  }
 }
 
 void ir_print(Graph *g, FILE *f) {
