@@ -11,6 +11,10 @@
  *   by the identity permutation; Cast to the same type; Add/Sub of zeros
  *   and Mul/Div by ones that do not broadcast; Slice taking everything;
  *   Pad by zeros; a one-input Concat or Sum.
+ * Folded: a node left with constant inputs only (an Identity of a
+ *   constant removed before it...) is evaluated by the reference evaluator
+ *   (eval_node) and its outputs become constants, unless it writes a graph
+ *   output or its result would be larger than its inputs and 1 MiB.
  * Rewritten: a view of a view (Reshape(Flatten(x))...) reads x directly,
  *   as one Reshape to its static shape; a two-input Sum is an Add; an
  *   unread MaxPool Indices output is dropped.
@@ -22,6 +26,7 @@
  */
 #include "passes.h"
 #include "passutil.h"
+#include "shape.h"
 
 #include <string.h>
 
@@ -120,6 +125,30 @@ static int collapse_view(Graph *g, Node *n) {
   return 1;
 }
 
+/* Evaluates n now when all its inputs are constants (see the top). */
+static int fold_constant(Graph *g, Node *n) {
+  if (n->op == OP_SHAPE || n->nin == 0) return 0;
+  int64_t in_bytes = 0, out_bytes = 0;
+  for (int j = 0; j < n->nin; j++) {
+    if (!n->in[j]) continue;
+    if (!ir_is_const(n->in[j])) return 0;
+    in_bytes += ir_bytes(n->in[j]);
+  }
+  for (int j = 0; j < n->nout; j++) {
+    Tensor *t = n->out[j];
+    if (!t) continue;
+    int64_t b = ir_bytes(t);
+    if (t->is_output || b < 0 || t->kind != TK_ACT) return 0;
+    out_bytes += b;
+  }
+  if (out_bytes > in_bytes && out_bytes > ((int64_t)1 << 20)) return 0;
+  eval_node(g, n);
+  for (int j = 0; j < n->nout; j++)
+    if (n->out[j]) n->out[j]->producer = NULL;
+  n->dead = 1;
+  return 1;
+}
+
 static void remove_dead(Graph *g, PassStats *st) {
   ir_relink(g);
   /* uses left per tensor, counted down as readers die */
@@ -200,6 +229,10 @@ void pass_cleanup(Graph *g, PassStats *st) {
       break;
     default:
       break;
+    }
+    if (!keep && !n->dead && fold_constant(g, n)) {
+      pass_count(st, "constants folded", 1);
+      continue;
     }
     /* (consumer lists go stale here; nothing below reads them before
      * remove_dead relinks, and pu_bypass keeps producers current) */

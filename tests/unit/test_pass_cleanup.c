@@ -152,6 +152,23 @@ static void test_dead_and_rewrites(void) {
   ir_graph_free(g);
 }
 
+/* an Identity of a constant goes, then the Relu reading it is folded */
+static void test_constant_fold(void) {
+  Graph *g = ir_graph_new("fold", "t");
+  Tensor *x = pt_input4(g, "x", 1, 2, 2, 2);
+  int64_t cd[4] = {1, 2, 1, 1};
+  Tensor *c = pt_rconst(g, "c", 4, cd, -1, 1), *ci = pt_t(g, "ci", 4, cd), *cr = pt_t(g, "cr", 4, cd);
+  Tensor *y = like(g, "y", x);
+  pt_unary(g, OP_IDENTITY, c, ci);
+  pt_unary(g, OP_RELU, ci, cr);
+  pt_binary(g, OP_ADD, x, cr, y);
+  ir_add_output(g, y);
+  CU_ASSERT(pt_check_pass(g, pass_cleanup, 0));
+  PT_SEQ(g, "Add");
+  CU_ASSERT(ir_is_const(g->nodes[0]->in[1]));
+  ir_graph_free(g);
+}
+
 int main(void) {
   CU_initialize_registry();
   CU_pSuite s = CU_add_suite("pass_cleanup", NULL, NULL);
@@ -161,5 +178,6 @@ int main(void) {
   CU_add_test(s, "view chain", test_view_chain);
   CU_add_test(s, "no-ops", test_noops);
   CU_add_test(s, "dead nodes and rewrites", test_dead_and_rewrites);
+  CU_add_test(s, "constant folding", test_constant_fold);
   return rn_run_tests();
 }
