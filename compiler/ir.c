@@ -580,7 +580,7 @@ int ir_toposort(Graph *g) {
     lo = newlo < pick ? newlo : lo;
     while (lo < n && done[lo]) lo++;
   }
-  memcpy(g->nodes, order, sizeof(Node *) * (size_t)n);
+  if (n) memcpy(g->nodes, order, sizeof(Node *) * (size_t)n);
   ir_relink(g);
   return 0;
 }
