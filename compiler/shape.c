@@ -346,11 +346,42 @@ static void rule_conv(Node *n) {
   window_rule(n, x, od + 2);
   if (res) {
     need_same_dtype(n, x, res);
-    if (res->rank != x->rank || memcmp(res->dims, od, sizeof(int64_t) * (size_t)x->rank))
-      ir_fail_node(n, "residual '%s' %s does not match the output shape %s", res->name,
-                   shp(res), dims_str(x->rank, od));
+    if (!a->res_view) {
+      if (res->rank != x->rank || memcmp(res->dims, od, sizeof(int64_t) * (size_t)x->rank))
+        ir_fail_node(n, "residual '%s' %s does not match the output shape %s", res->name,
+                     shp(res), dims_str(x->rank, od));
+    } else {
+      /* the option-A view (ir.h): every strided index must be inside R */
+      if (res->rank != x->rank || res->dims[0] != od[0])
+        ir_fail_node(n, "residual view of '%s' %s does not fit the output shape %s",
+                     res->name, shp(res), dims_str(x->rank, od));
+      for (int i = 0; i < nsp; i++) {
+        int64_t st = a->res_start[i], sp = a->res_step[i], o = od[2 + i];
+        int64_t last = o ? add_ck(n, st, mul_ck(n, o - 1, sp, "the residual view"), "the residual view") : 0;
+        if (st < 0 || sp < 1 || (o && last >= res->dims[2 + i]))
+          ir_fail_node(n, "residual view of '%s' %s (start %" I64 ", step %" I64 ") leaves "
+                       "spatial dimension %d for output %s", res->name, shp(res), st, sp, i,
+                       dims_str(x->rank, od));
+      }
+    }
+  } else if (a->res_view) {
+    ir_fail_node(n, "a residual view without a residual input");
   }
   set_out(n, 0, x->dtype, x->rank, od);
+  /* the second, normalised output (Attrs.post_act): scale in[4], shift in[5] */
+  Tensor *sc = opt_in(n, 4), *sh = opt_in(n, 5);
+  if (n->nout > 1 && n->out[1]) {
+    if (!sc || !sh) ir_fail_node(n, "a second output needs a scale and a shift (in[4], in[5])");
+    set_out(n, 1, x->dtype, x->rank, od);
+  }
+  for (int i = 0; i < 2; i++) {
+    Tensor *p = i ? sh : sc;
+    if (!p) continue;
+    need_float(n, p, i ? "shift" : "scale");
+    if (p->rank != 1 || p->dims[0] != m)
+      ir_fail_node(n, "%s '%s' has shape %s; expected [%" I64 "]", i ? "shift" : "scale",
+                   p->name, shp(p), m);
+  }
 }
 
 static void rule_pool(Node *n) {
@@ -448,11 +479,14 @@ static void rule_gemm(Node *n) {
   Tensor *A = n->in[0], *B = n->in[1], *C = opt_in(n, 2), *res = opt_in(n, 3);
   need_float(n, A, "input");
   need_same_dtype(n, A, B);
-  if (A->rank != 2 || B->rank != 2)
+  /* an A of rank > 2 with transA = 0 is read as [dims[0], rest] (a fused
+   * Flatten, see ops.def) */
+  int flatA = A->rank > 2 && !n->a.trans_a;
+  if ((A->rank != 2 && !flatA) || B->rank != 2)
     ir_fail_node(n, "inputs '%s' %s and '%s' %s must both be 2-D", A->name, shp(A), B->name,
                  shp(B));
   int64_t M = n->a.trans_a ? A->dims[1] : A->dims[0];
-  int64_t K = n->a.trans_a ? A->dims[0] : A->dims[1];
+  int64_t K = n->a.trans_a ? A->dims[0] : flatA ? prod(n, A->dims, 1, A->rank) : A->dims[1];
   int64_t K2 = n->a.trans_b ? B->dims[1] : B->dims[0];
   int64_t N = n->a.trans_b ? B->dims[0] : B->dims[1];
   if (K != K2)

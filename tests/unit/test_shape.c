@@ -265,6 +265,44 @@ static void test_conv_errors(void) {
   infer(n, "residual 'r' [1,4,8,7] does not match the output shape [1,4,8,8]");
 }
 
+/* The internal forms the fusion pass makes (ir.h): the option-A residual
+ * view, the second normalised output, Gemm reading a flattened A. */
+static void test_fused_forms(void) {
+  fresh();
+  Tensor *x = input("x", DT_FLOAT, 4, D(1, 16, 8, 8));
+  Tensor *r = input("r", DT_FLOAT, 4, D(1, 16, 16, 16));
+  Node *n = NODE(OP_CONV, 2, x, cf("w", 4, D(32, 16, 3, 3)), NULL, r, cf("s", 1, D(32)),
+                 cf("t", 1, D(32)));
+  for (int i = 0; i < 2; i++) {
+    n->a.pad_begin[i] = n->a.pad_end[i] = 1;
+    n->a.res_start[i] = 0;
+    n->a.res_step[i] = 2;
+  }
+  n->a.res_view = 1;
+  n->a.res_c0 = 8;
+  CU_ASSERT_FALSE(infer(n, NULL));
+  CU_ASSERT(shape_is(n->out[0], 4, D(1, 32, 8, 8)));
+  CU_ASSERT(shape_is(n->out[1], 4, D(1, 32, 8, 8)));
+  n->a.res_start[1] = 1;     /* 1 + 7*2 = 15: still inside */
+  CU_ASSERT_FALSE(infer(n, NULL));
+  n->a.res_start[1] = 2;     /* 2 + 7*2 = 16: outside */
+  infer(n, "leaves spatial dimension 1");
+  n->a.res_start[1] = 0;
+  n->in[5] = cf("t2", 1, D(16));
+  infer(n, "shift 't2' has shape [16]; expected [32]");
+  n->in[5] = NULL;
+  infer(n, "needs a scale and a shift");
+
+  fresh();
+  x = input("x", DT_FLOAT, 4, D(2, 512, 1, 1));
+  n = NODE(OP_GEMM, 1, x, cf("w", 2, D(10, 512)), cf("b", 1, D(10)));
+  n->a.trans_b = 1;
+  CU_ASSERT_FALSE(infer(n, NULL));
+  CU_ASSERT(shape_is(n->out[0], 2, D(2, 10)));
+  n->a.trans_a = 1;
+  infer(n, "must both be 2-D");
+}
+
 /* ---- pools ------------------------------------------------------------- */
 
 static void test_pools(void) {
@@ -758,6 +796,7 @@ int main(void) {
   CU_add_test(s, "conv", test_conv_basic);
   CU_add_test(s, "auto_pad", test_auto_pad);
   CU_add_test(s, "conv errors", test_conv_errors);
+  CU_add_test(s, "fused forms", test_fused_forms);
   CU_add_test(s, "pools", test_pools);
   CU_add_test(s, "broadcast", test_broadcast);
   CU_add_test(s, "matrix", test_matrix);
