@@ -37,7 +37,7 @@ static Graph *small(void) {
 
 static int run(Graph *g, const PassOptions *o, char *msg, size_t n) {
   IrTry t;
-  int failed = 0;
+  volatile int failed = 0;
   ir_quiet = 1;
   if (ir_try_begin(&t)) {
     failed = 1;
