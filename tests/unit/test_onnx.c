@@ -16,6 +16,8 @@
 
 #include "front_onnx.h"
 #include "onnx.pb-c.h"
+#include "passes.h"
+#include "shape.h"
 #include "testutil.h"
 
 /* ---- building ModelProtos ---------------------------------------------- */
@@ -1296,6 +1298,405 @@ static void test_onnx_case_attrs(void) {
 #undef LOAD
 }
 
+
+/* ---- onnx_save -------------------------------------------------------------- */
+
+/* 1 when Python's onnx.checker (full check, with shape inference) accepts
+ * the file, 0 when it rejects it, -1 when python3-onnx is absent. */
+static int onnx_checker(const char *path) {
+  if (rn_system("/dev/null", "/usr/bin/python3 -c 'import onnx'") != 0) return -1;
+  char log[4300];
+  snprintf(log, sizeof log, "%s.checker.log", path);
+  int r = rn_system(log, "/usr/bin/python3 -c \"import onnx,sys; "
+                    "onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)\" '%s'", path);
+  if (r) {
+    char *txt = rn_read_file(log, NULL);
+    fprintf(stderr, "\nonnx.checker on %s:\n%s\n", path, txt ? txt : "");
+    free(txt);
+  }
+  return r == 0;
+}
+
+static void check_saved(const char *path) {
+  int c = onnx_checker(path);
+  if (c < 0) rn_skip("python3 onnx absent: onnx.checker not run");
+  else CU_ASSERT_EQUAL(c, 1);
+}
+
+/* The same graph: nodes, attributes, tensor names, constants' bytes. */
+static void assert_same_graph(Graph *a, Graph *b) {
+  CU_ASSERT_EQUAL_FATAL(a->nnodes, b->nnodes);
+  CU_ASSERT_EQUAL(a->ninputs, b->ninputs);
+  CU_ASSERT_EQUAL(a->noutputs, b->noutputs);
+  for (int i = 0; i < a->noutputs && i < b->noutputs; i++)
+    CU_ASSERT_STRING_EQUAL(a->outputs[i]->name, b->outputs[i]->name);
+  for (int i = 0; i < a->nnodes; i++) {
+    Node *x = a->nodes[i], *y = b->nodes[i];
+    CU_ASSERT_EQUAL(x->op, y->op);
+    CU_ASSERT_EQUAL(x->nin, y->nin);
+    CU_ASSERT_EQUAL(x->nout, y->nout);
+    for (int j = 0; j < x->nin && j < y->nin; j++) {
+      Tensor *p = x->in[j], *q = y->in[j];
+      CU_ASSERT((p == NULL) == (q == NULL));
+      if (!p || !q) continue;
+      CU_ASSERT_STRING_EQUAL(p->name, q->name);
+      CU_ASSERT_EQUAL(p->kind, q->kind);
+      if (p->kind == TK_CONST && q->kind == TK_CONST) {
+        CU_ASSERT(p->dtype == q->dtype && ir_same_shape(p, q));
+        if (ir_bytes(p) == ir_bytes(q) && ir_bytes(p) > 0)
+          CU_ASSERT_EQUAL(memcmp(p->data, q->data, (size_t)ir_bytes(p)), 0);
+      }
+    }
+    const Attrs *u = &x->a, *v = &y->a;
+    CU_ASSERT_EQUAL(u->nsp, v->nsp);
+    for (int k = 0; k < u->nsp; k++)
+      CU_ASSERT(u->kernel[k] == v->kernel[k] && u->stride[k] == v->stride[k] &&
+                u->dilation[k] == v->dilation[k] && u->pad_begin[k] == v->pad_begin[k] &&
+                u->pad_end[k] == v->pad_end[k]);
+    CU_ASSERT(u->auto_pad == v->auto_pad && u->group == v->group && u->ceil_mode == v->ceil_mode &&
+              u->count_include_pad == v->count_include_pad && u->storage_order == v->storage_order);
+    CU_ASSERT(u->alpha == v->alpha && u->beta == v->beta && u->epsilon == v->epsilon);
+    CU_ASSERT(u->trans_a == v->trans_a && u->trans_b == v->trans_b && u->axis == v->axis);
+    CU_ASSERT(u->nperm == v->nperm && u->to == v->to && u->start == v->start && u->end == v->end);
+    CU_ASSERT(u->allowzero == v->allowzero && u->pad_mode == v->pad_mode && u->softmax_2d == v->softmax_2d);
+    CU_ASSERT((u->value == NULL) == (v->value == NULL));
+  }
+}
+
+static Graph *save_and_reload(Graph *g, const char *tag) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s.onnx", rn_tmpdir(tag), tag);
+  capture_begin();
+  int r = onnx_save(g, path);
+  const char *msg = capture_end();
+  if (r) fprintf(stderr, "\nonnx_save: %s", msg);
+  CU_ASSERT_EQUAL(r, 0);
+  if (r) return NULL;
+  check_saved(path);
+  capture_begin();
+  Graph *h = onnx_load(path, NULL);
+  msg = capture_end();
+  if (!h) fprintf(stderr, "\nreload: %s", msg);
+  CU_ASSERT_PTR_NOT_NULL(h);
+  return h;
+}
+
+/* load -> save -> load gives the same IR (attributes in opset-13 form). */
+static void test_save_roundtrip_structure(void) {
+  Onnx__ModelProto *m = tb_model(13);
+  tb_input(m, "x", 1, 4, D4);
+  int64_t wd[4] = {3, 1, 1, 1}, k[2] = {2, 2}, st[2] = {2, 1}, p[4] = {0, 1, 1, 0};
+  float w[3] = {1, 2, 3};
+  tb_init(m, tb_tensor("w", 1, 4, wd, w, sizeof w));
+  Onnx__NodeProto *n = tb_node(m, "Conv", "conv", "x,w", "c");
+  tb_attr_ints(n, "strides", 2, st);
+  tb_attr_ints(n, "pads", 4, p);
+  tb_attr_i(n, "group", 3);
+  n = tb_node(m, "MaxPool", "mp", "c", "a,idx");
+  tb_attr_ints(n, "kernel_shape", 2, k);
+  tb_attr_s(n, "auto_pad", "SAME_UPPER");
+  tb_attr_i(n, "storage_order", 1);
+  n = tb_node(m, "AveragePool", "ap", "a", "b");
+  tb_attr_ints(n, "kernel_shape", 2, k);
+  tb_attr_i(n, "ceil_mode", 1);
+  tb_attr_i(n, "count_include_pad", 1);
+  n = tb_node(m, "LeakyRelu", "lr", "b", "d");
+  tb_attr_f(n, "alpha", 0.125f);
+  n = tb_node(m, "Softmax", "sm", "d", "e");
+  tb_attr_i(n, "axis", 1);
+  n = tb_node(m, "Transpose", "tr", "e", "f");
+  int64_t perm[4] = {0, 2, 3, 1};
+  tb_attr_ints(n, "perm", 4, perm);
+  n = tb_node(m, "Flatten", "fl", "f", "g");
+  tb_attr_i(n, "axis", 2);
+  n = tb_node(m, "Cast", "cast", "g", "h");
+  tb_attr_i(n, "to", 11);
+  /* shapes worked out by hand (onnx.checker's shape inference checks them) */
+  int64_t hd[2] = {4, 24}, id[4] = {1, 3, 5, 9};
+  tb_output(m, "h", 11, 2, hd);
+  tb_output(m, "idx", 7, 4, id);
+  Graph *g = load(m);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+  Graph *h = save_and_reload(g, "save_struct");
+  if (h) assert_same_graph(g, h);
+  ir_graph_free(g);
+  ir_graph_free(h);
+  tb_free_all();
+  const char *p20 = rn_shared("models/cifar_resnet20.onnx");
+  if (!p20) { rn_skip("../shared/models absent"); return; }
+  g = onnx_load(p20, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+  h = save_and_reload(g, "save_r20");
+  if (h) assert_same_graph(g, h);
+  ir_graph_free(g);
+  ir_graph_free(h);
+}
+
+/* The optimised IR (BN folded, epilogues fused, option-A shortcut views)
+ * written as ONNX computes what PyTorch computed. */
+static void save_optimised_one(const char *path, const char *name) {
+  char inp[4200], outp[4200];
+  snprintf(inp, sizeof inp, "%.*s.input.bin", (int)(strlen(path) - 5), path);
+  snprintf(outp, sizeof outp, "%.*s.output.bin", (int)(strlen(path) - 5), path);
+  Graph *g = onnx_load(path, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+  IrTry t;
+  if (ir_try_begin(&t)) {
+    CU_FAIL("optimising failed");
+    ir_graph_free(g);
+    return;
+  }
+  shape_infer_and_fold(g, 0);
+  PassOptions po;
+  memset(&po, 0, sizeof po);
+  po.opt_level = 2;
+  passes_run(g, &po);
+  ir_try_end(&t);
+  int fused = 0;
+  for (int k = 0; k < g->nnodes; k++) fused += g->nodes[k]->a.act != ACT_NONE;
+  CU_ASSERT(fused > 0);
+  Graph *h = save_and_reload(g, name);
+  ir_graph_free(g);
+  if (!h) return;
+  size_t ilen, olen;
+  float *x = rn_read_file(inp, &ilen), *ref = rn_read_file(outp, &olen);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+  void *out[1] = {NULL};
+  const void *in[1] = {x};
+  if (ir_try_begin(&t)) {
+    CU_FAIL("evaluating the saved model failed");
+  } else {
+    shape_infer_and_fold(h, 0);
+    CU_ASSERT_EQUAL(ir_bytes(h->inputs[0]), (int64_t)ilen);
+    CU_ASSERT_EQUAL(ir_bytes(h->outputs[0]), (int64_t)olen);
+    eval_graph(h, in, out);
+    ir_try_end(&t);
+    double e = rn_rel_err(out[0], ref, olen / 4, NULL);
+    fprintf(stderr, "  %s: saved optimised model vs PyTorch: rel err %.2g\n", name, e);
+    CU_ASSERT(e < 1e-4);
+  }
+  free(out[0]);
+  free(x);
+  free(ref);
+  ir_graph_free(h);
+}
+
+static void test_save_optimised_models(void) {
+  static const char *const names[] = {"cifar_resnet20", "cifar_plain20"};
+  int n = 0;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    char rel[256], path[4200];
+    snprintf(rel, sizeof rel, "models/%s.onnx", names[i]);
+    const char *p = rn_shared(rel);
+    if (!p) continue;
+    snprintf(path, sizeof path, "%s", p);
+    n++;
+    save_optimised_one(path, names[i]);
+  }
+  if (!n) rn_skip("../shared/models absent");
+}
+
+/* Forms opset 13 lacks, written as equivalent chains: the reloaded graph
+ * computes what the original computes (reference evaluator on both). */
+static void eval_compare(Graph *g, Graph *h, const char *what) {
+  IrTry t;
+  void *o1[4] = {0}, *o2[4] = {0};
+  const void *in[4];
+  float *buf[4] = {0};
+  if (ir_try_begin(&t)) {
+    CU_FAIL(what);
+    return;
+  }
+  shape_infer_and_fold(g, 0);
+  shape_infer_and_fold(h, 0);
+  for (int i = 0; i < g->ninputs; i++) {
+    int64_t n = ir_numel(g->inputs[i]);
+    buf[i] = malloc(sizeof(float) * (size_t)(n + 1));
+    for (int64_t k = 0; k < n; k++) buf[i][k] = (float)((k * 37 % 23) - 11) / 4.0f;
+    in[i] = buf[i];
+  }
+  eval_graph(g, in, o1);
+  eval_graph(h, in, o2);
+  ir_try_end(&t);
+  CU_ASSERT_EQUAL(g->noutputs, h->noutputs);
+  for (int i = 0; i < g->noutputs; i++) {
+    CU_ASSERT(ir_same_shape(g->outputs[i], h->outputs[i]) && g->outputs[i]->dtype == h->outputs[i]->dtype);
+    int64_t nb = ir_bytes(g->outputs[i]);
+    if (g->outputs[i]->dtype == DT_FLOAT) {
+      double e = rn_rel_err(o2[i], o1[i], (size_t)nb / 4, NULL);
+      if (e > 1e-6) fprintf(stderr, "\n%s: output %d rel err %g\n", what, i, e);
+      CU_ASSERT(e <= 1e-6);
+    } else {
+      CU_ASSERT(nb == ir_bytes(h->outputs[i]) && memcmp(o1[i], o2[i], (size_t)nb) == 0);
+    }
+    free(o1[i]);
+    free(o2[i]);
+  }
+  for (int i = 0; i < 4; i++) free(buf[i]);
+}
+
+static void test_save_expansions(void) {
+  /* opset 11 Softmax/LogSoftmax coerced to 2-D at axis 1 of a rank-3 input */
+  Onnx__ModelProto *m = tb_model(11);
+  int64_t d3[3] = {2, 3, 4};
+  tb_input(m, "x", 1, 3, d3);
+  tb_node(m, "Softmax", "sm", "x", "y");
+  Onnx__NodeProto *n = tb_node(m, "LogSoftmax", "lsm", "x", "z");
+  tb_attr_i(n, "axis", 2);
+  tb_output(m, "y", 1, 3, d3);
+  tb_output(m, "z", 1, 3, d3);
+  Graph *g = load(m);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+  Graph *h = save_and_reload(g, "save_softmax");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+  CU_ASSERT_EQUAL(count_op(h, OP_FLATTEN), 1);   /* the last-axis one stays plain */
+  eval_compare(g, h, "softmax");
+  ir_graph_free(g);
+  ir_graph_free(h);
+  tb_free_all();
+
+  /* opset 18: HardSwish, Shape start/end, Pad with axes */
+  m = tb_model(18);
+  int64_t d4[4] = {1, 2, 3, 4}, two[1] = {2}, four[1] = {4};
+  tb_input(m, "x", 1, 4, d4);
+  int64_t pads[4] = {1, 0, 2, 3}, axes[2] = {-1, 2};
+  tb_init(m, tb_tensor("pads", 7, 1, four, pads, sizeof pads));
+  tb_init(m, tb_tensor("axes", 7, 1, two, axes, sizeof axes));
+  n = tb_node(m, "Pad", "pad", "x,pads,,axes", "a");
+  tb_attr_s(n, "mode", "edge");
+  tb_node(m, "HardSwish", "hsw", "a", "y");
+  n = tb_node(m, "Shape", "shape", "y", "s");
+  tb_attr_i(n, "start", 1);
+  tb_attr_i(n, "end", -1);
+  int64_t yd[4] = {1, 2, 6, 7};
+  tb_output(m, "y", 1, 4, yd);
+  tb_output(m, "s", 7, 1, two);
+  g = load(m);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+  h = save_and_reload(g, "save_opset18");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+  CU_ASSERT_EQUAL(h->opset, 13);
+  CU_ASSERT_EQUAL(count_op(h, OP_HARDSWISH), 0);
+  CU_ASSERT_EQUAL(count_op(h, OP_HARDSIGMOID), 1);
+  eval_compare(g, h, "opset18");
+  ir_graph_free(g);
+  ir_graph_free(h);
+  tb_free_all();
+}
+
+/* A fused Conv, built by hand as the fusion pass leaves it: residual read
+ * through the option-A view, clip, and a second normalised output.  The
+ * saved ONNX (standard nodes) is checked against a naive computation of
+ * the formulas in ir.h. */
+static void test_save_fused_conv(void) {
+  Graph *g = ir_graph_new("fused", "fused.onnx");
+  g->opset = 13;
+  int64_t xd[4] = {1, 4, 6, 6}, wd[4] = {8, 4, 3, 3}, yd[4] = {1, 8, 3, 3}, c8[1] = {8};
+  float w[288], b[8], sc[8], sh[8];
+  for (int i = 0; i < 288; i++) w[i] = (float)((i * 7 % 13) - 6) / 8.0f;
+  for (int i = 0; i < 8; i++) { b[i] = (float)i / 4 - 1; sc[i] = 0.5f + (float)i / 8; sh[i] = (float)(i % 3) - 1; }
+  Tensor *x = ir_tensor(g, "x", DT_FLOAT, 4, xd);
+  ir_add_input(g, x);
+  Tensor *in[6] = {x, ir_const(g, "w", DT_FLOAT, 4, wd, w, 0), ir_const(g, "b", DT_FLOAT, 1, c8, b, 0), x,
+                   ir_const(g, "sc", DT_FLOAT, 1, c8, sc, 0), ir_const(g, "sh", DT_FLOAT, 1, c8, sh, 0)};
+  Tensor *out[2] = {ir_tensor(g, "y", DT_FLOAT, 4, yd), ir_tensor(g, "z", DT_FLOAT, 4, yd)};
+  Node *n = ir_node(g, OP_CONV, "conv", 6, in, 2, out);
+  n->a.nsp = 2;
+  for (int i = 0; i < 2; i++) {
+    n->a.kernel[i] = 3; n->a.stride[i] = 2; n->a.pad_begin[i] = 1; n->a.pad_end[i] = 0;
+    n->a.res_start[i] = 1; n->a.res_step[i] = 2;
+  }
+  n->a.res_view = 1;
+  n->a.res_c0 = 2;
+  n->a.act = ACT_CLIP; n->a.act_lo = -1; n->a.act_hi = 2;
+  n->a.post_act = ACT_LEAKYRELU; n->a.post_alpha = 0.25;
+  ir_add_output(g, out[0]);
+  ir_add_output(g, out[1]);
+  ir_relink(g);
+  Graph *h = save_and_reload(g, "save_fused");
+  ir_graph_free(g);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+  float xv[144];
+  for (int i = 0; i < 144; i++) xv[i] = (float)((i * 5 % 17) - 8) / 4.0f;
+  /* naive: y = clip(conv + b + R), z = leakyrelu(y * sc + sh) */
+  double yref[72], zref[72];
+  for (int m = 0; m < 8; m++)
+    for (int oh = 0; oh < 3; oh++)
+      for (int ow = 0; ow < 3; ow++) {
+        double acc = b[m];
+        for (int c = 0; c < 4; c++)
+          for (int kh = 0; kh < 3; kh++)
+            for (int kw = 0; kw < 3; kw++) {
+              int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
+              if (ih < 0 || ih >= 6 || iw < 0 || iw >= 6) continue;
+              acc += (double)w[((m * 4 + c) * 3 + kh) * 3 + kw] * xv[(c * 6 + ih) * 6 + iw];
+            }
+        int rc = m - 2;
+        if (rc >= 0 && rc < 4) acc += xv[(rc * 6 + 1 + oh * 2) * 6 + 1 + ow * 2];
+        double y = acc < -1 ? -1 : acc > 2 ? 2 : acc;
+        double z = y * sc[m] + sh[m];
+        yref[(m * 3 + oh) * 3 + ow] = y;
+        zref[(m * 3 + oh) * 3 + ow] = z < 0 ? 0.25 * z : z;
+      }
+  IrTry t;
+  void *o[2] = {0};
+  const void *iv[1] = {xv};
+  if (ir_try_begin(&t)) {
+    CU_FAIL("evaluating the saved fused conv failed");
+  } else {
+    shape_infer_and_fold(h, 0);
+    eval_graph(h, iv, o);
+    ir_try_end(&t);
+    double e = 0;
+    for (int i = 0; i < 72; i++) {
+      e = fmax(e, fabs(((float *)o[0])[i] - yref[i]));
+      e = fmax(e, fabs(((float *)o[1])[i] - zref[i]));
+    }
+    CU_ASSERT(e < 1e-5);
+  }
+  free(o[0]);
+  free(o[1]);
+  ir_graph_free(h);
+}
+
+static void test_save_errors(void) {
+  Onnx__ModelProto *m = tb_model(19);
+  int64_t d2[2] = {2, 3}, four[1] = {4};
+  int64_t pads[4] = {1, 1, 1, 1};
+  tb_input(m, "x", 1, 2, d2);
+  tb_init(m, tb_tensor("pads", 7, 1, four, pads, sizeof pads));
+  Onnx__NodeProto *n = tb_node(m, "Pad", "pad", "x,pads", "y");
+  tb_attr_s(n, "mode", "wrap");
+  tb_output(m, "y", 1, -1, NULL);
+  Graph *g = load(m);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/wrap.onnx", rn_tmpdir("save_err"));
+  capture_begin();
+  int r = onnx_save(g, path);
+  const char *msg = capture_end();
+  CU_ASSERT_EQUAL(r, -1);
+  ASSERT_HAS(msg, "wrap.onnx: error: node 'pad' (Pad): Pad mode 'wrap' needs opset 19");
+  CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);        /* nothing written */
+  capture_begin();
+  r = onnx_save(g, "/nonexistent-dir/x.onnx");
+  CU_ASSERT_EQUAL(r, -1);
+  ir_graph_free(g);
+  g = NULL;
+  tb_free_all();
+  (void)g;
+  m = relu_model(13);
+  g = load(m);
+  capture_begin();
+  r = onnx_save(g, "/nonexistent-dir/x.onnx");
+  msg = capture_end();
+  CU_ASSERT_EQUAL(r, -1);
+  ASSERT_HAS(msg, "/nonexistent-dir/x.onnx: error: cannot write");
+  ir_graph_free(g);
+  tb_free_all();
+}
+
 int main(void) {
   CU_initialize_registry();
   CU_pSuite s = CU_add_suite("onnx", NULL, NULL);
@@ -1315,6 +1716,11 @@ int main(void) {
   CU_add_test(s, "shared_models", test_shared_models);
   CU_add_test(s, "onnx_test_cases", test_onnx_test_cases);
   CU_add_test(s, "onnx_case_attrs", test_onnx_case_attrs);
+  CU_add_test(s, "save_roundtrip_structure", test_save_roundtrip_structure);
+  CU_add_test(s, "save_optimised_models", test_save_optimised_models);
+  CU_add_test(s, "save_expansions", test_save_expansions);
+  CU_add_test(s, "save_fused_conv", test_save_fused_conv);
+  CU_add_test(s, "save_errors", test_save_errors);
   int r = rn_run_tests();
   free(pool);
   return r;
