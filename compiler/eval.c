@@ -351,7 +351,22 @@ static void k_conv(const Node *n, Tensor **in, Tensor **out) {
  * "in the image" in [0, in), "in the padding" in [-pad_begin, in+pad_end);
  * positions beyond that (the overhang of ceil_mode) never count.
  * count_include_pad=1 divides by the positions in the padding range,
- * count_include_pad=0 by the positions in the image. */
+ * count_include_pad=0 by the positions in the image.  Per dimension, the
+ * kernel taps landing in the image form a range [klo, khi), computed
+ * directly, so a hostile kernel or padding of 10^9 costs nothing. */
+static void tap_range(int64_t start, int64_t k, int64_t d, int64_t in, int64_t pe,
+                      int64_t *klo, int64_t *khi, int64_t *npad) {
+  /* taps t in [0,k): position start + t*d; start >= -pad_begin */
+  int64_t lo = start >= 0 ? 0 : (-start - 1) / d + 1;
+  int64_t hi = start >= in ? 0 : (in - 1 - start) / d + 1;
+  int64_t hp = start >= in + pe ? 0 : (in + pe - 1 - start) / d + 1;
+  if (hi > k) hi = k;
+  if (hp > k) hp = k;
+  *klo = lo < hi ? lo : hi;
+  *khi = hi;
+  *npad = hp;
+}
+
 static void k_pool(const Node *n, Tensor **in, Tensor **out) {
   const Attrs *a = &n->a;
   Tensor *X = in[0], *Y = out[0], *I = n->nout > 1 ? out[1] : NULL;
@@ -363,25 +378,20 @@ static void k_pool(const Node *n, Tensor **in, Tensor **out) {
   double *x = to_f64(X);
   for (int64_t nc = 0; nc < NC; nc++) {
     const double *xc = x + nc * isz;
+    int64_t o = nc * osz;
     for (int64_t od = 0; od < g.out[0]; od++)
       for (int64_t oh = 0; oh < g.out[1]; oh++)
-        for (int64_t ow = 0; ow < g.out[2]; ow++) {
+        for (int64_t ow = 0; ow < g.out[2]; ow++, o++) {
+          int64_t st[3] = {od * g.s[0] - g.pb[0], oh * g.s[1] - g.pb[1], ow * g.s[2] - g.pb[2]};
+          int64_t lo[3], hi[3], np[3];
+          for (int j = 0; j < 3; j++) tap_range(st[j], g.k[j], g.d[j], g.in[j], g.pe[j], &lo[j], &hi[j], &np[j]);
           double best = -INFINITY, sum = 0;
-          int64_t arg = -1, cnt_img = 0, cnt_pad = 0;
-          for (int64_t kd = 0; kd < g.k[0]; kd++) {
-            int64_t iz = od * g.s[0] - g.pb[0] + kd * g.d[0];
-            if (iz >= g.in[0] + g.pe[0]) continue;
-            for (int64_t kh = 0; kh < g.k[1]; kh++) {
-              int64_t iy = oh * g.s[1] - g.pb[1] + kh * g.d[1];
-              if (iy >= g.in[1] + g.pe[1]) continue;
-              for (int64_t kw = 0; kw < g.k[2]; kw++) {
-                int64_t ix = ow * g.s[2] - g.pb[2] + kw * g.d[2];
-                if (ix >= g.in[2] + g.pe[2]) continue;
-                cnt_pad++;
-                if (iz < 0 || iy < 0 || ix < 0 || iz >= g.in[0] || iy >= g.in[1] || ix >= g.in[2])
-                  continue;
-                cnt_img++;
-                int64_t at = (iz * g.in[1] + iy) * g.in[2] + ix;
+          int64_t arg = -1;
+          for (int64_t kd = lo[0]; kd < hi[0]; kd++)
+            for (int64_t kh = lo[1]; kh < hi[1]; kh++)
+              for (int64_t kw = lo[2]; kw < hi[2]; kw++) {
+                int64_t at = ((st[0] + kd * g.d[0]) * g.in[1] + st[1] + kh * g.d[1]) * g.in[2] +
+                             st[2] + kw * g.d[2];
                 double v = xc[at];
                 if (ismax) {
                   if (arg < 0 || v > best) { best = v; arg = at; }
@@ -389,9 +399,6 @@ static void k_pool(const Node *n, Tensor **in, Tensor **out) {
                   sum += v;
                 }
               }
-            }
-          }
-          int64_t o = nc * osz + (od * g.out[1] + oh) * g.out[2] + ow;
           if (ismax) {
             stf(Y, o, best);
             if (I) {
@@ -406,7 +413,8 @@ static void k_pool(const Node *n, Tensor **in, Tensor **out) {
               sti(I, o, idx);
             }
           } else {
-            int64_t cnt = a->count_include_pad ? cnt_pad : cnt_img;
+            int64_t cnt = a->count_include_pad ? np[0] * np[1] * np[2]
+                                               : (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]);
             stf(Y, o, cnt ? sum / (double)cnt : NAN);
           }
         }

@@ -4,6 +4,7 @@
  * exporter's Shape -> Gather -> Unsqueeze -> Concat -> Reshape chain. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shape.h"
@@ -790,6 +791,136 @@ static void test_fold_limits(void) {
   CU_ASSERT_EQUAL(ir_verify(g, "fold"), 0);
 }
 
+/* ---- hostile input ------------------------------------------------------ */
+
+static uint32_t fz_seed = 7;
+static int64_t fz(int64_t n) {   /* in [0, n) */
+  fz_seed = fz_seed * 1664525u + 1013904223u;
+  return (int64_t)((fz_seed >> 8) % (uint32_t)n);
+}
+static int64_t fz_val(void) {     /* small, or at the edges of int64 */
+  static const int64_t edge[] = {0, 1, 2, 3, -1, -2, INT64_MAX, INT64_MIN, (int64_t)1 << 40,
+                                 INT64_MAX / 2 + 1};
+  return fz(4) ? fz(5) - 1 : edge[fz(10)];
+}
+
+static Tensor *fz_tensor(int i) {
+  static const DType dts[] = {DT_FLOAT, DT_FLOAT, DT_INT64, DT_INT64, DT_INT32, DT_UINT8,
+                              DT_FLOAT16, DT_BOOL, DT_DOUBLE, DT_INT8};
+  DType dt = dts[fz(10)];
+  int rank = (int)fz(6);
+  int64_t d[8];
+  for (int k = 0; k < rank; k++) d[k] = fz(8) ? fz(4) + 1 : fz(2) ? 0 : fz(40);
+  char nm[16];
+  snprintf(nm, sizeof nm, "in%d", i);
+  Tensor *t = ir_tensor(g, nm, dt, rank, d);
+  int64_t n = ir_numel(t);
+  if (n < 0 || n > 4096) return NULL;
+  if (fz(2)) {
+    ir_add_input(g, t);
+    return t;
+  }
+  t->kind = TK_CONST;
+  size_t es = dtype_size(dt);
+  unsigned char *p = ir_alloc(g, (size_t)n * es + 1);
+  for (int64_t k = 0; k < n; k++) {
+    int64_t v = fz_val();
+    if (dt == DT_FLOAT) { float f = (float)v; memcpy(p + k * 4, &f, 4); }
+    else if (dt == DT_DOUBLE) { double f = (double)v; memcpy(p + k * 8, &f, 8); }
+    else memcpy(p + (size_t)k * es, &v, es);     /* the low bytes */
+  }
+  t->data = p;
+  return t;
+}
+
+/* Random ops with random (often absurd) attributes and inputs: shape
+ * inference and folding must fail cleanly or succeed, and a graph that
+ * passes must then run through eval_graph without a crash (ASan/UBSan
+ * builds check the rest). */
+static void fz_run(void) {
+  static void *ins[8], *outs[8];
+  for (int j = 0; j < g->ntensors; j++)
+    if (ir_bytes(g->tensors[j]) > (1 << 20)) return;
+  for (int j = 0; j < g->ninputs; j++) ins[j] = calloc(1, (size_t)ir_bytes(g->inputs[j]) + 1);
+  IrTry t;
+  if (!ir_try_begin(&t)) {
+    eval_graph(g, (const void *const *)ins, outs);
+    ir_try_end(&t);
+    for (int j = 0; j < g->noutputs; j++) free(outs[j]);
+  }
+  for (int j = 0; j < g->ninputs; j++) free(ins[j]);
+}
+
+static void test_hostile(void) {
+  volatile int ok = 0, failed = 0;
+  const char *env = getenv("RN_FUZZ_ITERS");    /* longer runs by hand */
+  int iters = env ? atoi(env) : 4000;
+  for (volatile int it = 0; it < iters; it++) {
+    fresh();
+    Op op = (Op)fz(OP_COUNT);
+    const OpInfo *oi = &op_info[op];
+    int nin = oi->in_min + (int)fz((oi->in_max < 0 ? oi->in_min + 3 : oi->in_max) - oi->in_min + 1);
+    int nout = oi->out_min + (int)fz(oi->out_max - oi->out_min + 1);
+    Tensor *in[8] = {0};
+    int bad = 0;
+    for (int i = 0; i < nin; i++) {
+      if (i >= oi->in_min && fz(4) == 0) continue;
+      in[i] = fz_tensor(i);
+      if (!in[i]) bad = 1;
+    }
+    if (bad) continue;
+    Node *n = node(op, nin, in, nout);
+    Attrs *a = &n->a;
+    for (int k = 0; k < IR_MAX_SP; k++) {
+      if (fz(3) == 0) a->kernel[k] = fz_val();
+      if (fz(3) == 0) a->stride[k] = fz_val();
+      if (fz(3) == 0) a->dilation[k] = fz_val();
+      if (fz(3) == 0) a->pad_begin[k] = fz_val();
+      if (fz(3) == 0) a->pad_end[k] = fz_val();
+      a->res_start[k] = fz_val();
+      a->res_step[k] = fz_val();
+    }
+    if (fz(4) == 0) a->nsp = (int)fz(5);
+    a->auto_pad = (AutoPad)fz(4);
+    if (fz(3) == 0) a->group = fz_val();
+    a->ceil_mode = (int)fz(2);
+    a->count_include_pad = (int)fz(2);
+    a->storage_order = (int)fz(3);
+    a->trans_a = (int)fz(2);
+    a->trans_b = (int)fz(2);
+    a->axis = fz(3) ? fz(9) - 4 : fz_val();
+    a->softmax_2d = (int)fz(2);
+    a->nperm = (int)fz(6);
+    for (int k = 0; k < a->nperm; k++) a->perm[k] = fz(6);
+    a->to = (DType)fz(18);
+    a->start = fz(2) ? fz(7) - 3 : fz_val();
+    a->end = fz(2) ? fz(7) - 3 : fz_val();
+    a->allowzero = (int)fz(2);
+    a->pad_mode = (PadMode)fz(5);
+    a->act = (Act)fz(4);
+    a->res_view = (int)fz(4) == 0;
+    a->res_c0 = fz_val();
+    if (op == OP_CONSTANTOFSHAPE && fz(2)) a->value = fz_tensor(7);
+    for (int j = 0; j < nout; j++) ir_add_output(g, n->out[j]);
+    ir_relink(g);
+    IrTry t;
+    ir_quiet = 1;
+    if (ir_try_begin(&t)) {
+      ir_quiet = 0;
+      failed++;
+      continue;
+    }
+    shape_infer_and_fold(g, 1 << 20);
+    fz_run();
+    ir_try_end(&t);
+    ir_quiet = 0;
+    ok++;
+  }
+  printf("(%d accepted, %d refused) ", ok, failed);
+  CU_ASSERT(ok > 100);
+  CU_ASSERT(failed > 100);
+}
+
 int main(void) {
   CU_initialize_registry();
   CU_pSuite s = CU_add_suite("shape", NULL, NULL);
@@ -804,6 +935,7 @@ int main(void) {
   CU_add_test(s, "slice/pad", test_slice_pad);
   CU_add_test(s, "misc", test_misc_shapes);
   CU_add_test(s, "overflow and arity", test_overflow);
+  CU_add_test(s, "hostile attributes", test_hostile);
   CU_pSuite f = CU_add_suite("fold", NULL, NULL);
   CU_add_test(f, "shape chain", test_fold_shape_chain);
   CU_add_test(f, "option-A shortcut", test_fold_option_a);
