@@ -3,7 +3,8 @@
  *
  * Method.  The file is mapped read-only, its wire format is pre-scanned
  * (pb_scan: structure and nesting depth, so a hostile file cannot overflow
- * the stack inside protobuf-c), then protobuf-c unpacks it with an
+ * the stack inside protobuf-c; the declared size of the constants, checked
+ * against OnnxOptions.max_bytes), then protobuf-c unpacks it with an
  * allocator that draws from the graph's arena: an ir_fail() anywhere
  * longjmps out and ir_graph_free() releases everything, protobuf-c's
  * objects included.  protobuf-c copies each raw_data blob once into the
@@ -124,18 +125,21 @@ static void loader_init(Loader *L, Graph *g, const char *dir, size_t len) {
 
 /* ---- wire-format pre-scan ---------------------------------------------- */
 
-/* Message kinds on the recursive paths of onnx.proto.  Everything else is
- * skipped as an opaque length-delimited field (its nesting is bounded by
- * the schema, so protobuf-c's recursion there is bounded too). */
+/* Message kinds on the recursive paths of onnx.proto, and TensorProto
+ * (whose declared size the scan adds up).  Everything else is skipped as
+ * an opaque length-delimited field (its nesting is bounded by the schema,
+ * so protobuf-c's recursion there is bounded too). */
 enum { M_MODEL, M_GRAPH, M_NODE, M_ATTR, M_VALUEINFO, M_TYPE, M_TYPESEQ,
-       M_TYPEMAP, M_TYPEOPT, M_FUNC, M_TRAIN };
+       M_TYPEMAP, M_TYPEOPT, M_FUNC, M_TRAIN, M_TENSOR };
 
 static int pb_child(int kind, uint64_t field) {
   switch (kind) {
   case M_MODEL: return field == 7 ? M_GRAPH : field == 25 ? M_FUNC : field == 20 ? M_TRAIN : -1;
-  case M_GRAPH: return field == 1 ? M_NODE : (field >= 11 && field <= 13) ? M_VALUEINFO : -1;
+  case M_GRAPH: return field == 1 ? M_NODE : (field >= 11 && field <= 13) ? M_VALUEINFO
+                     : field == 5 ? M_TENSOR : -1;
   case M_NODE: return field == 5 ? M_ATTR : -1;
-  case M_ATTR: return (field == 6 || field == 11) ? M_GRAPH : (field == 14 || field == 15) ? M_TYPE : -1;
+  case M_ATTR: return (field == 6 || field == 11) ? M_GRAPH : (field == 14 || field == 15) ? M_TYPE
+                    : (field == 5 || field == 10) ? M_TENSOR : -1;
   case M_VALUEINFO: return field == 2 ? M_TYPE : -1;
   case M_TYPE: return field == 4 ? M_TYPESEQ : field == 5 ? M_TYPEMAP : field == 9 ? M_TYPEOPT : -1;
   case M_TYPESEQ: case M_TYPEOPT: return field == 1 ? M_TYPE : -1;
@@ -157,27 +161,53 @@ static int pb_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v) {
   return -1;
 }
 
+/* Saturating size arithmetic for the declared tensor sizes. */
+static uint64_t sat_mul(uint64_t a, uint64_t b) {
+  return a && b > UINT64_MAX / a ? UINT64_MAX : a * b;
+}
+
 /* 0 when p[0..n) is well-formed protobuf with at most PB_MAX_DEPTH levels
- * along the recursive paths, -1 otherwise. */
-static int pb_scan(const uint8_t *p, size_t n, int kind, int depth) {
+ * along the recursive paths, -1 otherwise.  Adds the declared byte size
+ * (dims x element size) of every TensorProto of the graph (initializers,
+ * tensor attributes) to *bytes, so a size limit is checked before
+ * protobuf-c allocates anything. */
+static int pb_scan(const uint8_t *p, size_t n, int kind, int depth, uint64_t *bytes) {
   if (depth > PB_MAX_DEPTH) return -1;
   size_t i = 0;
+  uint64_t numel = 1, dtype = 0;
   while (i < n) {
     uint64_t key, v;
     if (pb_varint(p, n, &i, &key) || (key >> 3) == 0) return -1;
     switch (key & 7) {
-    case 0: if (pb_varint(p, n, &i, &v)) return -1; break;
+    case 0:
+      if (pb_varint(p, n, &i, &v)) return -1;
+      if (kind == M_TENSOR && key >> 3 == 1) numel = sat_mul(numel, (int64_t)v < 0 ? 0 : v);
+      if (kind == M_TENSOR && key >> 3 == 2) dtype = v;
+      break;
     case 1: if (n - i < 8) return -1; i += 8; break;
     case 5: if (n - i < 4) return -1; i += 4; break;
     case 2: {
       if (pb_varint(p, n, &i, &v) || v > n - i) return -1;
+      if (kind == M_TENSOR && key >> 3 == 1) {   /* packed dims */
+        size_t j = i, e = i + (size_t)v;
+        while (j < e) {
+          uint64_t d;
+          if (pb_varint(p, e, &j, &d)) return -1;
+          numel = sat_mul(numel, (int64_t)d < 0 ? 0 : d);
+        }
+      }
       int ck = pb_child(kind, key >> 3);
-      if (ck >= 0 && pb_scan(p + i, (size_t)v, ck, depth + 1)) return -1;
+      if (ck >= 0 && pb_scan(p + i, (size_t)v, ck, depth + 1, bytes)) return -1;
       i += (size_t)v;
       break;
     }
     default: return -1;   /* groups: not in ONNX */
     }
+  }
+  if (kind == M_TENSOR) {
+    uint64_t sz = dtype <= DT_BFLOAT16 ? dtype_size((DType)dtype) : 0;
+    uint64_t nb = sat_mul(numel, sz);
+    *bytes = nb > UINT64_MAX - *bytes ? UINT64_MAX : *bytes + nb;
   }
   return 0;
 }
@@ -534,6 +564,7 @@ static double attr_float(const NodeCtx *c, const char *name, double def) {
 static const char *attr_str(const NodeCtx *c, const char *name, const char *def) {
   const AttrP *a = get_attr(c, name, AT_STRING);
   if (!a) return def;
+  if (!a->s.len) return "";
   return ir_strndup(c->L->g, (const char *)a->s.data, a->s.len);
 }
 
@@ -965,6 +996,7 @@ static void value_type(Loader *L, const ValueInfoP *vi, int strict, DType *dt, i
   if (tt->shape->n_dim > IR_MAX_RANK)
     ir_fail("%s '%s' has rank %zu, more than the %d supported", strict ? "input" : "output", nm,
             tt->shape->n_dim, IR_MAX_RANK);
+  int64_t numel = 1;
   for (size_t i = 0; i < tt->shape->n_dim; i++) {
     const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
     int known = d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && d->dim_value >= 0;
@@ -978,6 +1010,9 @@ static void value_type(Loader *L, const ValueInfoP *vi, int strict, DType *dt, i
     } else {
       return;   /* leave rank -1: shape inference fills it */
     }
+    numel = ir_mul_checked(numel, ir_mul_checked(dims[i], (int64_t)dtype_size(*dt ? *dt : DT_FLOAT)));
+    if (numel < 0)
+      ir_fail("%s '%s' has too many elements (its dimensions overflow)", strict ? "input" : "output", nm);
   }
   *rank = (int)tt->shape->n_dim;
 }
@@ -1059,32 +1094,6 @@ static Graph *build(Loader *L, const Onnx__ModelProto *m, const OnnxOptions *o) 
   g->opset = (int)opset;
   const Onnx__GraphProto *gp = L->gp = m->graph;
   if (gp->n_sparse_initializer) ir_fail("sparse initializers are not supported");
-
-  /* 0. the size of the constants, before any is converted or read */
-  if (o && o->max_bytes > 0) {
-    int64_t total = 0;
-    for (size_t k = 0; k < gp->n_initializer + gp->n_node; k++) {
-      const TensorP *tp = NULL;
-      const char *nm;
-      if (k < gp->n_initializer) {
-        tp = gp->initializer[k];
-        nm = tp->name ? tp->name : "";
-      } else {
-        const NodeP *np = gp->node[k - gp->n_initializer];
-        if (!np->op_type || strcmp(np->op_type, "Constant")) continue;
-        for (size_t j = 0; j < np->n_attribute; j++)
-          if (np->attribute[j]->t) tp = np->attribute[j]->t;
-        nm = np_name(np);
-      }
-      if (!tp) continue;
-      DType dt;
-      int rank;
-      int64_t dims[IR_MAX_RANK];
-      total += tensor_shape(tp, nm, &dt, &rank, dims);
-      if (total > o->max_bytes)
-        ir_fail("the model's constants exceed the limit of %" PRId64 " bytes", o->max_bytes);
-    }
-  }
 
   /* 1. initializers */
   for (size_t i = 0; i < gp->n_initializer; i++) {
@@ -1245,7 +1254,10 @@ static void load_into(Graph *g, const uint8_t *buf, size_t len, const char *path
   if (len == 0) ir_fail("not a valid ONNX model (empty file)");
   if (len > INT32_MAX)
     ir_fail("the model is larger than 2 GiB, the protobuf limit (store the weights as external data)");
-  if (pb_scan(buf, len, M_MODEL, 0)) ir_fail("not a valid ONNX model (protobuf parse failed)");
+  uint64_t bytes = 0;
+  if (pb_scan(buf, len, M_MODEL, 0, &bytes)) ir_fail("not a valid ONNX model (protobuf parse failed)");
+  if (o && o->max_bytes > 0 && bytes > (uint64_t)o->max_bytes)
+    ir_fail("the model's constants exceed the limit of %" PRId64 " bytes", o->max_bytes);
   Onnx__ModelProto *m = onnx__model_proto__unpack(&L.pa, len, buf);
   if (!m) ir_fail("not a valid ONNX model (protobuf parse failed)");
   if (!m->graph) ir_fail("not a valid ONNX model (no graph)");

@@ -808,6 +808,14 @@ static void test_error_tensors(void) {
   capture_end();
   CU_ASSERT_PTR_NOT_NULL(g);
   ir_graph_free(g);
+  /* a Constant node's tensor counts too */
+  Onnx__NodeProto *c = tb_node(m, "Constant", "big", NULL, "k");
+  tb_attr_t(c, "value", tb_tensor("k", 1, 2, d, w, 24));
+  capture_begin();
+  g = load_opts(m, &o);
+  msg = capture_end();
+  CU_ASSERT_PTR_NULL(g);
+  ASSERT_HAS(msg, "constants exceed the limit of 48 bytes");
   tb_free_all();
 }
 
@@ -1301,6 +1309,51 @@ static void test_onnx_case_attrs(void) {
 }
 
 
+
+/* A 100 MB model (ResNet-50 size) loads well under a second: weights are
+ * copied once (by protobuf-c, into the arena), names resolved by hash. */
+static void test_load_speed(void) {
+  enum { NW = 25, N = 1 << 20 };
+  float *w = malloc(sizeof(float) * N);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+  for (int i = 0; i < N; i++) w[i] = (float)(i % 1000) / 1000.0f;
+  int64_t d[1] = {N};
+  Onnx__ModelProto *m = tb_model(13);
+  tb_input(m, "x", 1, 1, d);
+  char prev[32] = "x";
+  for (int i = 0; i < NW; i++) {
+    char wn[32], yn[32], ins[80];
+    snprintf(wn, sizeof wn, "w%d", i);
+    snprintf(yn, sizeof yn, i == NW - 1 ? "y" : "y%d", i);
+    Onnx__TensorProto *t = tb_tensor(wn, 1, 1, d, NULL, 0);
+    t->has_raw_data = 1;
+    t->raw_data.data = (uint8_t *)w;     /* shared, not copied */
+    t->raw_data.len = sizeof(float) * N;
+    tb_init(m, t);
+    snprintf(ins, sizeof ins, "%s,%s", prev, wn);
+    tb_node(m, "Add", yn, ins, yn);
+    snprintf(prev, sizeof prev, "%s", yn);
+  }
+  tb_output(m, "y", 1, 1, d);
+  size_t len;
+  uint8_t *buf = tb_pack(m, &len);
+  CU_ASSERT(len > 100000000);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  Graph *g = onnx_load_buffer(buf, len, "big.onnx", NULL);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+  fprintf(stderr, "  %zu bytes loaded in %.1f ms\n", len, ms);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+  CU_ASSERT_EQUAL(g->nnodes, NW);
+  Tensor *t = ir_find_tensor(g, "w24");
+  CU_ASSERT(t && memcmp(t->data, w, sizeof(float) * N) == 0);
+  CU_ASSERT(ms < 1000);
+  ir_graph_free(g);
+  tb_free_all();
+  free(w);
+}
+
 /* ---- onnx_save -------------------------------------------------------------- */
 
 /* 1 when Python's onnx.checker (full check, with shape inference) accepts
@@ -1715,6 +1768,7 @@ int main(void) {
   CU_add_test(s, "error_inputs", test_error_inputs);
   CU_add_test(s, "error_attrs", test_error_attrs);
   CU_add_test(s, "external_data", test_external_data);
+  CU_add_test(s, "load_speed", test_load_speed);
   CU_add_test(s, "shared_models", test_shared_models);
   CU_add_test(s, "onnx_test_cases", test_onnx_test_cases);
   CU_add_test(s, "onnx_case_attrs", test_onnx_case_attrs);
