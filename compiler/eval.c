@@ -284,6 +284,25 @@ static int64_t residual_index(const Attrs *a, const Tensor *R, const Tensor *Y, 
   return idx;
 }
 
+/* acc[ow] += w * x[ow*stride] for ow in [lo, hi): the hot loop of Conv.
+ * Stride 1 is unrolled with restrict pointers so the compiler vectorises
+ * it at -O2. */
+static void conv_row(double *restrict acc, const double *restrict x, double w, int64_t stride,
+                     int64_t lo, int64_t hi) {
+  int64_t i = lo;
+  if (stride == 1) {
+    for (; i + 4 <= hi; i += 4) {
+      acc[i] += w * x[i];
+      acc[i + 1] += w * x[i + 1];
+      acc[i + 2] += w * x[i + 2];
+      acc[i + 3] += w * x[i + 3];
+    }
+    for (; i < hi; i++) acc[i] += w * x[i];
+  } else {
+    for (; i < hi; i++) acc[i] += w * x[i * stride];
+  }
+}
+
 /* Y[n,m,o] = act(sum_{c in group, k} W[m,c,k] X[n,c,o*s-p+k*d] + B[m] + R[n,m,o])
  * and, with a second output (Attrs.post_act), Y2 = post_act(Y*S[m] + T[m]) */
 static void k_conv(const Node *n, Tensor **in, Tensor **out) {
@@ -325,12 +344,9 @@ static void k_conv(const Node *n, Tensor **in, Tensor **out) {
                 if (iy < 0 || iy >= g.in[1]) continue;
                 const double *xrow = xc + (iz * g.in[1] + iy) * g.in[2];
                 double *arow = acc + (od * g.out[1] + oh) * OW;
-                for (int64_t kw = 0; kw < KW; kw++) {
-                  double wv = wm[(kd * g.k[1] + kh) * KW + kw];
-                  int64_t off = kw * g.d[2] - g.pb[2], sw = g.s[2];
-                  for (int64_t ow = lo[kw]; ow < hi[kw]; ow++)
-                    arow[ow] += wv * xrow[ow * sw + off];
-                }
+                for (int64_t kw = 0; kw < KW; kw++)
+                  conv_row(arow, xrow + kw * g.d[2] - g.pb[2], wm[(kd * g.k[1] + kh) * KW + kw],
+                           g.s[2], lo[kw], hi[kw]);
               }
           }
       }
