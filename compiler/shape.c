@@ -119,6 +119,16 @@ static void set_out(const Node *n, int i, DType dt, int rank, const int64_t *dim
       ir_fail_node(n, "output '%s' of shape %s is too large (its size overflows 64 bits)",
                    t->name, dims_str(rank, dims));
   }
+  /* a graph output may carry the shape the model declares: a different
+   * one means the model (or a rule here) is wrong, worth a word */
+  if (t->is_output && t->rank >= 0 && t->dtype != DT_UNDEFINED &&
+      (t->dtype != dt || t->rank != rank ||
+       (rank && memcmp(t->dims, dims, sizeof(int64_t) * (size_t)rank)))) {
+    char had[160];
+    snprintf(had, sizeof had, "%s", shp(t));
+    ir_warn("output '%s' is declared as %s%s but computes %s%s", t->name,
+            dtype_name(t->dtype), had, dtype_name(dt), dims_str(rank, dims));
+  }
   t->dtype = dt;
   t->rank = rank;
   for (int k = 0; k < rank; k++) t->dims[k] = dims[k];

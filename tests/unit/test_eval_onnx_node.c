@@ -150,7 +150,7 @@ typedef enum { R_PASS, R_FAIL, R_SKIP } Result;
 static Result run_case(const char *dir, char *why, size_t nw, int *frozen) {
   char path[4096];
   snprintf(path, sizeof path, "%s/model.onnx", dir);
-  ir_quiet = 1;
+  ir_quiet = !getenv("RN_VERBOSE");
   OnnxOptions o = {1, 0};
   Graph *g = onnx_load(path, &o);
   if (!g) {
