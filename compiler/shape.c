@@ -216,7 +216,9 @@ void shape_slice_params(const Node *n, Tensor *const *in, int64_t *start, int64_
     if (s == 0) ir_fail_node(n, "Slice step on axis %d is 0", a);
     if (s == INT64_MIN) s = -INT64_MAX;     /* only the sign and magnitude matter */
     /* ONNX: negative indices count from the end, then clamp: [0,dim] for
-     * positive steps, [-1,dim-1] (ends) and [0,dim-1] (starts) otherwise */
+     * positive steps, [0,dim-1] (starts) and [-1,dim-1] (ends) for negative
+     * ones (the spec's rule, as ONNX Runtime; numpy would make a start
+     * below -dim an empty slice) */
     if (b < 0) b = b < -dim ? -1 : b + dim;
     if (e < 0) e = e < -dim ? -1 : e + dim;
     int64_t cnt;
@@ -227,7 +229,7 @@ void shape_slice_params(const Node *n, Tensor *const *in, int64_t *start, int64_
       if (e > dim) e = dim;
       cnt = e > b ? (e - b - 1) / s + 1 : 0;
     } else {
-      if (b < 0) b = -1;     /* nothing to take: start before the first */
+      if (b < 0) b = 0;
       if (b > dim - 1) b = dim - 1;
       if (e < -1) e = -1;
       if (e > dim - 1) e = dim - 1;

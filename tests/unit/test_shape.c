@@ -524,6 +524,18 @@ static void test_slice_pad(void) {
   CU_ASSERT_FALSE(infer(n, NULL));
   CU_ASSERT(shape_is(n->out[0], 1, D(5)));
 
+  /* negative step, start below -dim: clamped to 0 (the spec, not numpy) */
+  fresh();
+  x = input("x", DT_FLOAT, 1, D(5));
+  n = NODE(OP_SLICE, 1, x, ci("st", 1, D(-10)), ci("en", 1, D(-10)), NULL, ci("sp", 1, D(-1)));
+  CU_ASSERT_FALSE(infer(n, NULL));
+  CU_ASSERT(shape_is(n->out[0], 1, D(1)));
+  fresh();
+  x = input("x", DT_FLOAT, 1, D(0));
+  n = NODE(OP_SLICE, 1, x, ci("st", 1, D(-1)), ci("en", 1, D(-10)), NULL, ci("sp", 1, D(-1)));
+  CU_ASSERT_FALSE(infer(n, NULL));
+  CU_ASSERT(shape_is(n->out[0], 1, D(0)));
+
   fresh();
   x = input("x", DT_FLOAT, 1, D(5));
   infer(NODE(OP_SLICE, 1, x, ci("st", 1, D(0)), ci("en", 1, D(3)), NULL, ci("sp", 1, D(0))),
