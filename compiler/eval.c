@@ -284,22 +284,22 @@ static int64_t residual_index(const Attrs *a, const Tensor *R, const Tensor *Y, 
   return idx;
 }
 
-/* acc[ow] += w * x[ow*stride] for ow in [lo, hi): the hot loop of Conv.
- * Stride 1 is unrolled with restrict pointers so the compiler vectorises
- * it at -O2. */
-static void conv_row(double *restrict acc, const double *restrict x, double w, int64_t stride,
-                     int64_t lo, int64_t hi) {
+/* acc[ow] += w * x[ow*stride + off] for ow in [lo, hi): the hot loop of
+ * Conv.  Stride 1 is unrolled with restrict pointers so the compiler
+ * vectorises it at -O2. */
+static void conv_row(double *restrict acc, const double *restrict x, int64_t off, double w,
+                     int64_t stride, int64_t lo, int64_t hi) {
   int64_t i = lo;
   if (stride == 1) {
     for (; i + 4 <= hi; i += 4) {
-      acc[i] += w * x[i];
-      acc[i + 1] += w * x[i + 1];
-      acc[i + 2] += w * x[i + 2];
-      acc[i + 3] += w * x[i + 3];
+      acc[i] += w * x[i + off];
+      acc[i + 1] += w * x[i + 1 + off];
+      acc[i + 2] += w * x[i + 2 + off];
+      acc[i + 3] += w * x[i + 3 + off];
     }
-    for (; i < hi; i++) acc[i] += w * x[i];
+    for (; i < hi; i++) acc[i] += w * x[i + off];
   } else {
-    for (; i < hi; i++) acc[i] += w * x[i * stride];
+    for (; i < hi; i++) acc[i] += w * x[i * stride + off];
   }
 }
 
@@ -345,7 +345,7 @@ static void k_conv(const Node *n, Tensor **in, Tensor **out) {
                 const double *xrow = xc + (iz * g.in[1] + iy) * g.in[2];
                 double *arow = acc + (od * g.out[1] + oh) * OW;
                 for (int64_t kw = 0; kw < KW; kw++)
-                  conv_row(arow, xrow + kw * g.d[2] - g.pb[2], wm[(kd * g.k[1] + kh) * KW + kw],
+                  conv_row(arow, xrow, kw * g.d[2] - g.pb[2], wm[(kd * g.k[1] + kh) * KW + kw],
                            g.s[2], lo[kw], hi[kw]);
               }
           }

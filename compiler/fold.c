@@ -35,7 +35,7 @@ static int foldable(const Node *n) {
 
 void shape_infer_and_fold(Graph *g, int64_t max_fold_bytes) {
   if (max_fold_bytes <= 0) max_fold_bytes = DEFAULT_MAX_FOLD_BYTES;
-  if (!ir_current_graph) ir_current_graph = g;
+  ir_current_graph = g;     /* messages name nodes of this graph */
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
     if (n->dead) continue;
