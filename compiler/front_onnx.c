@@ -1071,7 +1071,7 @@ static void constant_node(Loader *L, const NodeCtx *c) {
   insert(L, t);
 }
 
-static Graph *build(Loader *L, const Onnx__ModelProto *m, const OnnxOptions *o) {
+static void build(Loader *L, const Onnx__ModelProto *m) {
   Graph *g = L->g;
   if (m->has_ir_version && m->ir_version > ONNX_MAX_IR)
     ir_fail("IR version %" PRId64 " is newer than the newest supported (%d)", m->ir_version, ONNX_MAX_IR);
@@ -1218,7 +1218,6 @@ static Graph *build(Loader *L, const Onnx__ModelProto *m, const OnnxOptions *o) 
   if (L->nbad)
     ir_warn("tensor '%s'%s contains NaN or Inf values", L->first_bad,
             L->nbad > 1 ? ir_fmt(g, " (and %d more constants)", L->nbad - 1) : "");
-  return g;
 }
 
 /* ir_source for this model: a copy that outlives the caller's string and
@@ -1261,7 +1260,7 @@ static void load_into(Graph *g, const uint8_t *buf, size_t len, const char *path
   Onnx__ModelProto *m = onnx__model_proto__unpack(&L.pa, len, buf);
   if (!m) ir_fail("not a valid ONNX model (protobuf parse failed)");
   if (!m->graph) ir_fail("not a valid ONNX model (no graph)");
-  build(&L, m, o);
+  build(&L, m);
 }
 
 Graph *onnx_load_buffer(const void *buf, size_t len, const char *name, const OnnxOptions *o) {

@@ -29,11 +29,15 @@ Graph *onnx_load_buffer(const void *buf, size_t len, const char *name, const Onn
  * (ir_source stays so after an error; on success it is restored). */
 Tensor *onnx_read_tensor_file(Graph *g, const char *path);
 
-/* Writes g as an ONNX ModelProto: IR version 7, ai.onnx opset 13,
+/* Writes g as an ONNX ModelProto: IR version 7, ai.onnx opset 13 (14 when
+ * a node needs it: 8/16-bit integer arithmetic, integer Relu, allowzero),
  * initializers as raw_data, attributes in their opset-13 form; fused
- * epilogues (Attrs.act, the residual input) and forms that opset 13 lacks
- * (HardSwish, coerced Softmax, Shape start/end) are written as equivalent
- * standard nodes.  The file is written whole or not at all.  Returns 0, or
- * -1 after printing one "PATH: error: ..." line. */
+ * epilogues (Attrs.act, the residual input and its option-A view, Conv's
+ * second normalised output) and forms that opset 13 lacks (HardSwish,
+ * coerced Softmax, Shape start/end, Pad axes) are written as equivalent
+ * standard nodes.  Best called after shape inference (graph outputs then
+ * carry their shapes, which onnx.checker requires).  The file is written
+ * whole or not at all.  Returns 0, or -1 after printing one
+ * "PATH: error: ..." line. */
 int onnx_save(Graph *g, const char *path);
 #endif

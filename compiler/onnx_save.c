@@ -2,7 +2,9 @@
  * onnx_save.c - the IR written back as an ONNX model (resnetc --emit-onnx).
  *
  * Method.  The IR is mapped node by node onto a protobuf-c ModelProto of
- * IR version 7 and ai.onnx opset 13: constants become initializers whose
+ * IR version 7 and ai.onnx opset 13 (14 when a node needs it: arithmetic
+ * on 8/16-bit integers, Relu on integers, Reshape allowzero with a 0 in
+ * the shape; see needed_opset): constants become initializers whose
  * raw_data points at the IR's own bytes (nothing is copied), attributes are
  * written in their opset-13 form.  Where the IR holds more than one ONNX
  * op can say, the node is written as a short chain of standard nodes with
@@ -11,15 +13,15 @@
  *     channel-padded shortcut view as Slice + Pad), then the activation
  *     (Relu, Clip, LeakyRelu); Conv's second, normalised output as
  *     Mul + Add + activation;
- *   - HardSwish (opset 14) as x * HardSigmoid(x, 1/6, 1/2);
+ *   - HardSwish (opset 14) as x * HardSigmoid(x, 1/6, 1/2) at opset 13;
  *   - Softmax/LogSoftmax of opset < 13 (coerced to 2-D) as Flatten,
  *     Softmax(axis 1), Reshape to Shape(x), unless the axis is the last;
  *   - Shape with start/end (opset 15) as Shape + Slice;
  *   - Pad with an axes input (opset 18) as Pad with full-rank pads;
  *   - Gemm whose A has rank > 2 (a Flatten the fusion pass removed) with
  *     the Flatten put back.
- * What opset 13 cannot express (blocked layouts, Pad 'wrap', AveragePool
- * dilations, Reshape allowzero with a 0 in the shape, internal ops) is
+ * What opset 13/14 cannot express (blocked layouts, Pad 'wrap',
+ * AveragePool dilations, internal ops) is
  * refused with a message naming the node.  The file is packed straight to
  * a temporary file next to the target and renamed: written whole or not at
  * all.  All protobuf-c structs are allocated from the graph's arena.
@@ -35,13 +37,13 @@
 
 #include "onnx.pb-c.h"
 
-#define SAVE_OPSET 13
 #define SAVE_IR 7
 
 typedef struct Vec { void **v; size_t n, cap; } Vec;
 
 typedef struct Saver {
   Graph *g;
+  int opset;              /* 13, or 14 when the graph needs it */
   Vec nodes, inits, vinfo;
   int tmpn;
 } Saver;
@@ -290,6 +292,41 @@ static Onnx__NodeProto *base_node(Saver *s, const Node *n, int nin, const char *
   return node(s, op_info[n->op].name, n->name, nin, inp, out);
 }
 
+static int small_int(const Tensor *t) {
+  return t && (t->dtype == DT_INT8 || t->dtype == DT_UINT8 || t->dtype == DT_INT16 ||
+               t->dtype == DT_UINT16);
+}
+
+/* Opset 13, unless a node needs a form of opset 14: arithmetic on 8/16-bit
+ * integers (Add-14...), Relu on integers (Relu-14), Reshape allowzero with
+ * a 0 in the shape.  Opset 14 changes nothing else that is written here. */
+static int needed_opset(const Graph *g) {
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = g->nodes[i];
+    const Tensor *x = n->nin ? n->in[0] : NULL, *y = n->out[0];
+    switch (n->op) {
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV:
+      if (small_int(x) || small_int(n->in[1]) || small_int(y)) return 14;
+      break;
+    case OP_RELU:
+      if ((x && x->dtype != DT_UNDEFINED && !dtype_is_float(x->dtype)) ||
+          (y->dtype != DT_UNDEFINED && !dtype_is_float(y->dtype)))
+        return 14;
+      break;
+    case OP_RESHAPE:
+      if (n->a.allowzero) {
+        const Tensor *sh = n->in[1];
+        if (!ir_is_const(sh)) return 14;
+        for (int64_t k = 0; k < ir_numel(sh); k++)
+          if (ir_get_i64(sh, k) == 0) return 14;
+      }
+      break;
+    default: break;
+    }
+  }
+  return 13;
+}
+
 static void write_node(Saver *s, const Node *n) {
   Graph *g = s->g;
   const Attrs *a = &n->a;
@@ -350,7 +387,11 @@ static void write_node(Saver *s, const Node *n) {
     attr_f(s, np, "alpha", a->alpha);
     attr_f(s, np, "beta", a->beta);
     break;
-  case OP_HARDSWISH: {   /* opset 14: x * HardSigmoid(x, 1/6, 1/2) */
+  case OP_HARDSWISH: {   /* opset 14; for 13: x * HardSigmoid(x, 1/6, 1/2) */
+    if (s->opset >= 14) {
+      base_node(s, n, n->nin, cur);
+      break;
+    }
     const char *x = tname(n->in[0]), *h = fresh(s, y);
     np = node(s, "HardSigmoid", fresh(s, n->name), 1, &x, h);
     attr_f(s, np, "alpha", 1.0 / 6);
@@ -398,13 +439,8 @@ static void write_node(Saver *s, const Node *n) {
     }
     break;
   case OP_RESHAPE:
-    if (a->allowzero) {
-      const Tensor *sh = n->in[1];
-      int zero = !ir_is_const(sh);
-      for (int64_t i = 0; !zero && i < ir_numel(sh); i++) zero |= ir_get_i64(sh, i) == 0;
-      if (zero) ir_fail_node(n, "Reshape allowzero=1 needs opset 14; cannot write as opset 13");
-    }
-    base_node(s, n, n->nin, cur);
+    np = base_node(s, n, n->nin, cur);
+    if (a->allowzero && s->opset >= 14) attr_i(s, np, "allowzero", 1);
     break;
   case OP_PAD: {
     static const char *const modes[] = {"constant", "reflect", "edge", "wrap"};
@@ -558,7 +594,7 @@ static Onnx__ModelProto *build_model(Saver *s) {
   onnx__operator_set_id_proto__init(os);
   os->domain = (char *)"";
   os->has_version = 1;
-  os->version = SAVE_OPSET;
+  os->version = s->opset;
   m->n_opset_import = 1;
   m->opset_import = ir_alloc(g, sizeof *m->opset_import);
   m->opset_import[0] = os;
@@ -584,6 +620,7 @@ int onnx_save(Graph *g, const char *path) {
   Saver s;
   memset(&s, 0, sizeof s);
   s.g = g;
+  s.opset = needed_opset(g);
   Onnx__ModelProto *m = build_model(&s);
   size_t tl = strlen(path) + 16;
   tmp = malloc(tl);

@@ -1638,6 +1638,22 @@ static void test_save_expansions(void) {
   ir_graph_free(g);
   ir_graph_free(h);
   tb_free_all();
+
+  /* int8 arithmetic exists from opset 14: the saved model says 14 */
+  m = tb_model(14);
+  int64_t d5[1] = {5};
+  tb_input(m, "a", 3, 1, d5);
+  tb_input(m, "b", 3, 1, d5);
+  tb_node(m, "Add", "add", "a,b", "c");
+  tb_output(m, "c", 3, 1, d5);
+  g = load(m);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+  h = save_and_reload(g, "save_int8");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+  CU_ASSERT_EQUAL(h->opset, 14);
+  ir_graph_free(g);
+  ir_graph_free(h);
+  tb_free_all();
 }
 
 /* A fused Conv, built by hand as the fusion pass leaves it: residual read
