@@ -17,6 +17,11 @@
  * dilations below 1 are refused before anything divides by them.  Errors
  * go through ir_fail_node() with both sides of the mismatch spelled out,
  * e.g. "expects 64 input channels (weight [128,64,3,3], group 1), got 32".
+ *
+ * Adding an op: a rule_x() here and a k_x() in eval.c, each with its case
+ * in the switch of shape_infer_node() / run_kernel().  Neither switch has a
+ * default, so -Wswitch (part of -Wall, an error with -Werror) names any op
+ * of ops.def left without one.
  */
 #include "shape.h"
 
