@@ -24,6 +24,9 @@
  * multiply-add that the compiler vectorises; Gemm and MatMul accumulate one
  * output row at a time the same way.
  *
+ * Kernels see plain tensors only: eval_graph converts operands in the
+ * blocked layout (LAYOUT_NCHWC) to plain copies around each kernel.
+ *
  * Kernels allocate scratch memory through scr_alloc(); an error anywhere
  * (ir_fail longjmps out) is caught by the drivers, which free the scratch
  * and their buffers, then re-raise it with ir_rethrow().
@@ -915,23 +918,49 @@ static void run_guarded(const Node *n, Tensor **in, Tensor **out) {
   scr_free_all();
 }
 
-/* What every kernel assumes of its operands. */
-static void check_operands(const Node *n) {
+/* What every kernel assumes of its operands.  Kernels see plain tensors;
+ * eval_graph converts blocked ones around them (blocked_ok). */
+static void check_operands(const Node *n, int blocked_ok) {
   for (int i = 0; i < n->nin + n->nout; i++) {
     const Tensor *t = i < n->nin ? n->in[i] : n->out[i - n->nin];
     if (!t) continue;
     if (t->rank < 0 || ir_bytes(t) < 0)
       ir_fail_node(n, "tensor '%s' has no static shape (run shape inference first)", t->name);
-    if (t->layout != LAYOUT_PLAIN)
-      ir_fail_node(n, "tensor '%s' has a blocked layout, which the reference evaluator "
-                   "does not run", t->name);
+    if (t->layout != LAYOUT_PLAIN &&
+        (!blocked_ok || t->layout != LAYOUT_NCHWC || t->block < 1 || t->rank < 2))
+      ir_fail_node(n, "tensor '%s' has a layout the reference evaluator does not run here",
+                   t->name);
   }
   if (n->op == OP_CONV && (n->a.nsp != n->in[0]->rank - 2 || n->a.group < 1))
     ir_fail_node(n, "Conv attributes are not resolved (run shape inference first)");
 }
 
+/* LAYOUT_NCHWC (blocked channels): dims stay logical [N,C,rest...]; the
+ * memory is [N][ceil(C/b)][rest...][b] (nChw8c for b = 8), the channels
+ * past C padding, written as zeros.  Bytes of t in its own layout: */
+static int64_t layout_bytes(const Tensor *t) {
+  if (t->layout != LAYOUT_NCHWC) return ir_bytes(t);
+  int64_t b = t->block, cb = (t->dims[1] + b - 1) / b;
+  return ir_mul_checked(ir_bytes(t) / (t->dims[1] ? t->dims[1] : 1), ir_mul_checked(cb, b));
+}
+
+/* Copies between plain (row-major) and blocked memory of t. */
+static void blocked_copy(const Tensor *t, void *blocked, void *plain, int to_plain) {
+  size_t es = dtype_size(t->dtype);
+  int64_t N = t->dims[0], C = t->dims[1], b = t->block, cb = (C + b - 1) / b, R = 1;
+  for (int i = 2; i < t->rank; i++) R *= t->dims[i];
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t r = 0; r < R; r++) {
+        char *p = (char *)plain + (size_t)((n * C + c) * R + r) * es;
+        char *q = (char *)blocked + (size_t)(((n * cb + c / b) * R + r) * b + c % b) * es;
+        if (to_plain) memcpy(p, q, es);
+        else memcpy(q, p, es);
+      }
+}
+
 void eval_node(Graph *g, Node *n) {
-  check_operands(n);
+  check_operands(n, 0);
   for (int i = 0; i < n->nin; i++) {
     Tensor *t = n->in[i];
     if (t && !ir_is_const(t) && n->op != OP_SHAPE)
@@ -954,8 +983,14 @@ typedef struct EvalState {
   int *last;           /* index of the last node reading tensor i */
   Tensor *views;       /* copies of the tensors of one node */
   Tensor **vin, **vout;
+  void **tmp;          /* plain copies of blocked operands of one node */
+  int ntmp;
   int ntensors;
 } EvalState;
+
+static void free_tmp(EvalState *s) {
+  while (s->ntmp > 0) free(s->tmp[--s->ntmp]);
+}
 
 static void state_free(EvalState *s) {
   if (s->buf)
@@ -967,6 +1002,8 @@ static void state_free(EvalState *s) {
   free(s->views);
   free(s->vin);
   free(s->vout);
+  if (s->tmp) free_tmp(s);
+  free(s->tmp);
 }
 
 static void *xcalloc(size_t n, size_t sz) {
@@ -982,7 +1019,7 @@ static void eval_graph_run(Graph *g, EvalState *s, const void *const *in, void *
       ir_fail("eval_graph: tensor '%s' has a stale id (call ir_relink)", g->tensors[i]->name);
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
-    check_operands(n);
+    check_operands(n, 1);
     if (n->nin + n->nout > maxio) maxio = n->nin + n->nout;
     for (int j = 0; j < n->nin + n->nout; j++) {
       Tensor *t = j < n->nin ? n->in[j] : n->out[j - n->nin];
@@ -997,6 +1034,7 @@ static void eval_graph_run(Graph *g, EvalState *s, const void *const *in, void *
   s->views = xcalloc((size_t)maxio, sizeof *s->views);
   s->vin = xcalloc((size_t)maxio, sizeof *s->vin);
   s->vout = xcalloc((size_t)maxio, sizeof *s->vout);
+  s->tmp = xcalloc((size_t)maxio, sizeof *s->tmp);
   for (int i = 0; i < nt; i++) {
     Tensor *t = g->tensors[i];
     s->last[i] = -1;
@@ -1022,20 +1060,41 @@ static void eval_graph_run(Graph *g, EvalState *s, const void *const *in, void *
         ir_fail_node(n, "reads '%s' before it is computed", t->name);
       s->views[k] = *t;
       s->views[k].data = s->buf[t->id];
+      if (t->layout == LAYOUT_NCHWC) {     /* the kernel reads a plain copy */
+        void *p = s->tmp[s->ntmp++] = malloc((size_t)ir_bytes(t) + 1);
+        if (!p) ir_fail("out of memory in the reference evaluator");
+        blocked_copy(t, s->buf[t->id], p, 1);
+        s->views[k].data = p;
+      }
+      s->views[k].layout = LAYOUT_PLAIN;
+      s->views[k].block = 0;
       s->vin[j] = &s->views[k++];
     }
     for (int j = 0; j < n->nout; j++) {
       Tensor *t = n->out[j];
       if (!t) { s->vout[j] = NULL; continue; }
       if (s->own[t->id]) ir_fail_node(n, "tensor '%s' is written twice", t->name);
-      s->buf[t->id] = malloc((size_t)ir_bytes(t) + 1);
+      int64_t lb = layout_bytes(t);
+      if (lb < 0) ir_fail_node(n, "tensor '%s' is too large", t->name);
+      s->buf[t->id] = calloc(1, (size_t)lb + 1);
       if (!s->buf[t->id]) ir_fail("out of memory in the reference evaluator");
       s->own[t->id] = 1;
       s->views[k] = *t;
       s->views[k].data = s->buf[t->id];
+      if (t->layout == LAYOUT_NCHWC) {     /* the kernel writes a plain copy */
+        void *p = s->tmp[s->ntmp++] = malloc((size_t)ir_bytes(t) + 1);
+        if (!p) ir_fail("out of memory in the reference evaluator");
+        s->views[k].data = p;
+      }
+      s->views[k].layout = LAYOUT_PLAIN;
+      s->views[k].block = 0;
       s->vout[j] = &s->views[k++];
     }
     run_guarded(n, s->vin, s->vout);
+    for (int j = 0; j < n->nout; j++)
+      if (n->out[j] && n->out[j]->layout == LAYOUT_NCHWC)
+        blocked_copy(n->out[j], s->buf[n->out[j]->id], s->vout[j]->data, 0);
+    free_tmp(s);
     /* free what no later node reads */
     for (int j = 0; j < n->nin + n->nout; j++) {
       Tensor *t = j < n->nin ? n->in[j] : n->out[j - n->nin];
@@ -1048,16 +1107,17 @@ static void eval_graph_run(Graph *g, EvalState *s, const void *const *in, void *
   }
   for (int i = 0; i < g->noutputs; i++) {
     Tensor *t = g->outputs[i];
-    size_t b = (size_t)ir_bytes(t);
+    int64_t b = layout_bytes(t);
     if (s->own[t->id]) {      /* hand our buffer over */
       out[i] = s->buf[t->id];
       s->own[t->id] = 0;
       continue;
     }
-    if (!s->buf[t->id] && b > 0) ir_fail("eval_graph: output '%s' is never computed", t->name);
-    out[i] = malloc(b + 1);
+    if (b < 0 || (!s->buf[t->id] && b > 0))
+      ir_fail("eval_graph: output '%s' is never computed", t->name);
+    out[i] = malloc((size_t)b + 1);
     if (!out[i]) ir_fail("out of memory in the reference evaluator");
-    if (b) memcpy(out[i], s->buf[t->id], b);
+    if (b) memcpy(out[i], s->buf[t->id], (size_t)b);
   }
 }
 

@@ -26,6 +26,8 @@ void eval_node(Graph *g, Node *n);
  * buffer with graph output i (caller frees).  Honours the fused epilogue
  * fields of Conv/Gemm (Attrs.act, residual in[3]) and any internal op, so
  * passes are tested by comparing eval_graph before and after them.
+ * Every buffer is in its tensor's own layout: LAYOUT_NCHWC (block b) is
+ * [N][ceil(C/b)][rest...][b], the channels past C zero.
  * ir_fail()s on error. */
 void eval_graph(Graph *g, const void *const *in, void **out);
 #endif
