@@ -854,6 +854,12 @@ static void fz_run(void) {
   for (int j = 0; j < g->ntensors; j++)
     if (ir_bytes(g->tensors[j]) > (1 << 20)) return;
   for (int j = 0; j < g->ninputs; j++) ins[j] = calloc(1, (size_t)ir_bytes(g->inputs[j]) + 1);
+  /* sometimes with blocked (NCHWC) outputs */
+  for (int j = 0; j < g->nnodes; j++)
+    for (int k = 0; k < g->nodes[j]->nout; k++) {
+      Tensor *o = g->nodes[j]->out[k];
+      if (o && o->rank >= 2 && fz(3) == 0) { o->layout = LAYOUT_NCHWC; o->block = (int)fz(9) + 1; }
+    }
   IrTry t;
   if (!ir_try_begin(&t)) {
     eval_graph(g, (const void *const *)ins, outs);
