@@ -333,9 +333,11 @@ static void write_node(Saver *s, const Node *n) {
   const char *y = n->out[0]->name;
   DType dt = n->out[0]->dtype;
   if (!op_info[n->op].name) ir_fail_node(n, "an internal op cannot be written as ONNX");
-  for (int i = 0; i < n->nin; i++)
-    if (n->in[i] && n->in[i]->layout != LAYOUT_PLAIN)
-      ir_fail_node(n, "input '%s' has a blocked layout, which ONNX cannot express", n->in[i]->name);
+  for (int i = 0; i < n->nin + n->nout; i++) {
+    const Tensor *t = i < n->nin ? n->in[i] : n->out[i - n->nin];
+    if (t && t->layout != LAYOUT_PLAIN)
+      ir_fail_node(n, "tensor '%s' has a blocked layout, which ONNX cannot express", t->name);
+  }
   int residual = (n->op == OP_CONV || n->op == OP_GEMM) && n->nin > 3 && n->in[3];
   int post = n->op == OP_CONV && n->nout > 1 && n->out[1];
   int steps = residual + (a->act != ACT_NONE);
