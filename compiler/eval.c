@@ -456,6 +456,7 @@ static void k_global_pool(const Node *n, Tensor **in, Tensor **out) {
 }
 
 /* Y[n,c,...] = (X - mean[c]) / sqrt(var[c] + eps) * scale[c] + B[c] */
+/* with the activation fused by the fuse pass (Attrs.act) */
 static void k_batchnorm(const Node *n, Tensor **in, Tensor **out) {
   Tensor *X = in[0], *Y = out[0];
   int64_t C = X->dims[1], inner = 1, total = ir_numel(X);
@@ -464,7 +465,7 @@ static void k_batchnorm(const Node *n, Tensor **in, Tensor **out) {
     double k = ldf(in[1], c) / sqrt(ldf(in[4], c) + n->a.epsilon);
     double m = ldf(in[3], c), b = ldf(in[2], c);
     for (int64_t i = c * inner; i < total; i += C * inner)
-      for (int64_t j = i; j < i + inner; j++) stf(Y, j, (ldf(X, j) - m) * k + b);
+      for (int64_t j = i; j < i + inner; j++) stf(Y, j, act(&n->a, (ldf(X, j) - m) * k + b));
   }
 }
 
