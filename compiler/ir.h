@@ -154,7 +154,7 @@ typedef struct Attrs {
    *              when 0 <= c - res_c0 < R.dims[1], else 0,
    * where R = in[3]; the fusion pass guarantees the spatial indices are in
    * range (res_step >= 1, res_start >= 0). */
-  Act act;
+  Act act;                     /* also on BatchNormalization: y = act(bn(x)) */
   double act_lo, act_hi, act_alpha;  /* CLIP bounds, LEAKYRELU slope */
   int res_view;
   int64_t res_c0;
