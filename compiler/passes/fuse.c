@@ -16,7 +16,8 @@
  *                   place through Attrs.res_view, never materialised.
  *                   Add(p, c) with c a constant bias (per channel for Conv,
  *                   broadcast to [M,N] for Gemm) goes into the bias.
- *   Relu/Clip/LeakyRelu of such an output: Attrs.act (after the residual).
+ *   Relu/Clip/LeakyRelu of such an output: Attrs.act (after the residual);
+ *                   also of a BatchNormalization left standalone.
  *   BatchNormalization of a Conv output that fold_bn could not fold (its
  *                   input has other readers: a residual sum in a
  *                   pre-activation network): the Conv writes the BN result
@@ -97,7 +98,19 @@ static int fuse_act(Graph *g, Node *n, PassStats *st) {
   if (!act_of(n, &act, &lo, &hi, &alpha)) return 0;
   Tensor *x = n->in[0];
   Node *p = x->producer;
-  if (!is_host(p) || pu_sole_consumer(x) != n || x->dtype != n->out[0]->dtype) return 0;
+  if (!p || p->dead || pu_sole_consumer(x) != n || x->dtype != n->out[0]->dtype) return 0;
+  if (p->op == OP_BATCHNORM && p->a.act == ACT_NONE) {
+    /* a BN left standalone (its input comes from a Concat, a pool...):
+     * at least the activation rides along */
+    p->a.act = act;
+    p->a.act_lo = lo;
+    p->a.act_hi = hi;
+    p->a.act_alpha = alpha;
+    take_output(g, p, 0, n);
+    pass_count(st, "activations", 1);
+    return 1;
+  }
+  if (!is_host(p)) return 0;
   if (p->out[0] == x && p->nout == 1 && p->a.act == ACT_NONE) {
     p->a.act = act;
     p->a.act_lo = lo;

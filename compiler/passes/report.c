@@ -41,7 +41,7 @@ char *report_node_str(const Node *n, char *buf, size_t size) {
   char post[32];
   if ((n->op == OP_CONV || n->op == OP_GEMM) && n->nin > 3 && n->in[3])
     parts[np++] = n->a.res_view ? "+residual_view" : "+residual";
-  if (n->a.act != ACT_NONE && (n->op == OP_CONV || n->op == OP_GEMM)) {
+  if (n->a.act != ACT_NONE && (n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_BATCHNORM)) {
     static const char *names[] = {"", "+relu", "+clip", "+leakyrelu"};
     parts[np++] = names[n->a.act];
   }

@@ -185,6 +185,76 @@ static void test_output_name_kept(void) {
   ir_graph_free(g);
 }
 
+static Tensor *chan_op(Graph *g, Op op, Tensor *x, int const_first, double lo, double hi) {
+  int64_t cd[3] = {x->dims[1], 1, 1};
+  Tensor *c = pt_rconst(g, "cc", 3, cd, lo, hi), *y = pt_t(g, "aff", x->rank, x->dims);
+  if (const_first) pt_binary(g, op, c, x, y);
+  else pt_binary(g, op, x, c, y);
+  return y;
+}
+
+/* Caffe2's BN + Mul + Add after a conv: all into the weights */
+static void test_conv_affine_chain(void) {
+  Graph *g = ir_graph_new("caffe2", "t");
+  Tensor *x = pt_input4(g, "x", 1, 3, 6, 6), *c, *b;
+  pt_conv(g, x, 5, 3, 1, 1, 1, 1, &c);
+  pt_bn(g, c, &b);
+  Tensor *y = chan_op(g, OP_ADD, chan_op(g, OP_MUL, b, 1, 0.5, 2), 0, -1, 1);
+  Tensor *r = pt_t(g, "r", 4, y->dims);
+  pt_unary(g, OP_RELU, y, r);
+  ir_add_output(g, r);
+  CU_ASSERT(pt_check_pass(g, pass_fold_bn, 1e-5));
+  PT_SEQ(g, "Conv Relu");
+  ir_graph_free(g);
+}
+
+/* after a Concat: BN, Mul, Add merge into one BN; the Relu then rides on
+ * it (fuse); the padded conv after cannot take it */
+static void test_affine_merge(void) {
+  Graph *g = ir_graph_new("merge", "t");
+  Tensor *x = pt_input4(g, "x", 1, 2, 5, 5), *x2 = pt_input4(g, "x2", 1, 3, 5, 5);
+  Tensor *cat = pt_t4(g, "cat", 1, 5, 5, 5), *b, *c;
+  Tensor *in[2] = {x, x2};
+  ir_node(g, OP_CONCAT, "cat", 2, in, 1, &cat)->a.axis = 1;
+  pt_bn(g, cat, &b);
+  Tensor *y = chan_op(g, OP_SUB, chan_op(g, OP_DIV, chan_op(g, OP_MUL, b, 0, 0.5, 2), 0, 0.5, 2), 1, -1, 1);
+  Tensor *r = pt_t(g, "r", 4, y->dims);
+  pt_unary(g, OP_RELU, y, r);
+  pt_conv(g, r, 4, 3, 1, 1, 1, 1, &c);
+  ir_add_output(g, c);
+  CU_ASSERT(pt_check_pass(g, pass_fold_bn, 1e-5));
+  PT_SEQ(g, "Concat BatchNormalization Relu Conv");
+  CU_ASSERT(pt_check_pass(g, pass_fuse, 1e-5));
+  PT_SEQ(g, "Concat BatchNormalization(+relu) Conv");
+  ir_graph_free(g);
+}
+
+/* a pure scale (Mul, Div) folds into a padded conv after it: zero stays
+ * zero; a shift (Add) does not; a constant that is not per channel is no
+ * affine map */
+static void test_scale_into_padded_conv(void) {
+  Op ops[3] = {OP_MUL, OP_DIV, OP_ADD};
+  const char *want[3] = {"Conv", "Conv", "Add Conv"};
+  for (int v = 0; v < 3; v++) {
+    Graph *g = ir_graph_new("scale", "t");
+    Tensor *x = pt_input4(g, "x", 1, 3, 5, 5), *c;
+    pt_conv(g, chan_op(g, ops[v], x, 0, 0.5, 2), 4, 3, 1, 1, 1, 1, &c);
+    ir_add_output(g, c);
+    CU_ASSERT(pt_check_pass(g, pass_fold_bn, 1e-5));
+    PT_SEQ(g, want[v]);
+    ir_graph_free(g);
+  }
+  Graph *g = ir_graph_new("rowscale", "t");
+  Tensor *x = pt_input4(g, "x", 1, 3, 5, 5), *c, *y = pt_t4(g, "y", 1, 3, 5, 5);
+  int64_t rd[4] = {1, 1, 5, 1};
+  pt_binary(g, OP_MUL, x, pt_rconst(g, "rows", 4, rd, 0.5, 2), y);
+  pt_conv(g, y, 4, 1, 1, 0, 1, 1, &c);
+  ir_add_output(g, c);
+  CU_ASSERT(pt_check_pass(g, pass_fold_bn, 1e-5));
+  PT_SEQ(g, "Mul Conv");
+  ir_graph_free(g);
+}
+
 int main(void) {
   CU_initialize_registry();
   CU_pSuite s = CU_add_suite("pass_fold_bn", NULL, NULL);
@@ -198,5 +268,8 @@ int main(void) {
   CU_add_test(s, "gemm bn", test_gemm_bn);
   CU_add_test(s, "bn gemm", test_bn_gemm);
   CU_add_test(s, "output name kept", test_output_name_kept);
+  CU_add_test(s, "conv + affine chain", test_conv_affine_chain);
+  CU_add_test(s, "affine maps merge", test_affine_merge);
+  CU_add_test(s, "scale into padded conv", test_scale_into_padded_conv);
   return rn_run_tests();
 }
