@@ -87,8 +87,7 @@ while IFS='|' read -r name args input nbytes; do
          "$src/tests/cross/m7_main.c" $libsrc --specs=nosys.specs -Wl,--gc-sections -lm \
          -o "$name.m7.elf" >"$name.m7.log" 2>&1; then
       read -r text data bss _ < <(arm-none-eabi-size "$name.m7.elf" | tail -1)
-      upper=$(printf '%s' "$name" | tr a-z A-Z)
-      arena=$(grep -hoE "define ${upper}_ARENA_BYTES +\(?[0-9]+" "$name/$name.h" | grep -oE '[0-9]+$')
+      arena=$(grep -hoE "define ${name}_ARENA_BYTES +\(?[0-9]+" "$name/$name.h" | grep -oE '[0-9]+$')
       printf '%-16s flash %8d B (text %d + data %d)   RAM %7d B (data %d + bss %d; arena %s B)\n' \
         "$name" $((text + data)) "$text" "$data" $((data + bss)) "$data" "$bss" "${arena:-?}" | tee -a "$sizes"
     else

@@ -15,6 +15,7 @@
  * per-image prediction is identical; exits 1 when one differs (or a file is
  * missing), 0 otherwise.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +25,12 @@
 #ifndef DIGITS_DATA_DIR
 #define DIGITS_DATA_DIR "."
 #endif
-#define PIXELS 64   /* 1x8x8 */
-#define CLASSES 10
+#define PIXELS digits_IN0_NUMEL    /* 1x1x8x8 */
+#define CLASSES digits_OUT0_NUMEL  /* 1x10 */
 
-/* The model's working memory: one static arena, as on a microcontroller. */
-static unsigned char arena[DIGITS_ARENA_BYTES + 1] __attribute__((aligned(64)));
+/* The model's working memory: one static arena, as on a microcontroller,
+ * digits_ALIGN-aligned by hand (C99 has no alignas). */
+static unsigned char arena_space[digits_ARENA_BYTES + digits_ALIGN];
 
 static void *read_all(const char *dir, const char *name, size_t *len) {
   char path[4096];
@@ -73,10 +75,12 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  void *arena = arena_space + (digits_ALIGN - (uintptr_t)arena_space % digits_ALIGN) % digits_ALIGN;
   size_t correct = 0, torch_correct = 0, same = 0;
   for (size_t i = 0; i < n; i++) {
     float logits[CLASSES];
-    int rc = digits_run(images + i * PIXELS, logits, arena);
+    /* weights NULL: the ones compiled into digits_weights.c */
+    int rc = digits_run(images + i * PIXELS, logits, arena, NULL);
     if (rc != 0) {
       fprintf(stderr, "digits_eval: digits_run failed with status %d\n", rc);
       return 1;
