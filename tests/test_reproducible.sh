@@ -56,7 +56,7 @@ d=$src/examples/digits
 run digits_embed "$d/digits.onnx" --name digits --weights-mode embed
 run digits_blob "$d/digits.onnx" --name digits --weights-mode blob
 if [ -f "$d/digits.resnet" ]; then
-  run digits_resnet "$d/digits.resnet" --weights "$d/digits.safetensors" --name digits
+  run digits_resnet "$d/digits.resnet"
 fi
 if [ -n "$shared" ] && [ -f "$shared/models/cifar_resnet20.onnx" ]; then
   run r20 "$shared/models/cifar_resnet20.onnx" -O2

@@ -4,7 +4,8 @@
 #   resnet18-graph.svg   resnetc --dot, rendered by Graphviz (dot -Tsvg)
 #   resnet18-plan.svg    resnetc --plan-svg (the static memory plan)
 #   resnet18-report.txt  resnetc --report (the table)
-#   digits-graph.svg     the example network of examples/digits
+#   digits-graph.svg     the example network of examples/digits, and
+#   digits-plan.svg      its memory plan
 # Needs graphviz (apt-get install graphviz) and ResNet-18 as ONNX
 # (MODELS_DIR/resnet18.onnx, default ../shared/models; tools/export_models.py
 # writes it).  Rerun after a change to the optimiser or to dot.c, and commit
@@ -21,16 +22,16 @@ mkdir -p "$img"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Relative paths, run from the models folder: the command line recorded in
-# the pictures names no folder of this machine.
-(cd "$models" && "$resnetc" -q resnet18.onnx -o "$tmp/r18" --report \
-   --dot "$tmp/resnet18.dot" --plan-svg "$tmp/resnet18-plan.svg") >"$tmp/report.txt"
-dot -Tsvg "$tmp/resnet18.dot" -o "$img/resnet18-graph.svg"
-cp "$tmp/resnet18-plan.svg" "$img/resnet18-plan.svg"
-cp "$tmp/report.txt" "$img/resnet18-report.txt"
-
-d=examples/digits
-(cd "$src" && "$resnetc" -q "$d/digits.resnet" --weights "$d/digits.safetensors" \
-   --name digits -o "$tmp/digits" --dot "$tmp/digits.dot")
-dot -Tsvg "$tmp/digits.dot" -o "$img/digits-graph.svg"
+# Run in a scratch folder on relative names: the command line recorded in
+# each picture names no folder of this machine.
+ln -s "$models/resnet18.onnx" "$tmp/resnet18.onnx"
+cp "$src/examples/digits/digits.resnet" "$src/examples/digits/digits.safetensors" "$tmp/"
+cd "$tmp"
+"$resnetc" resnet18.onnx --no-emit --report --dot resnet18.dot --plan-svg resnet18-plan.svg >report.txt
+dot -Tsvg resnet18.dot -o "$img/resnet18-graph.svg"
+cp resnet18-plan.svg "$img/resnet18-plan.svg"
+cp report.txt "$img/resnet18-report.txt"
+"$resnetc" digits.resnet --no-emit --dot digits.dot --plan-svg digits-plan.svg
+dot -Tsvg digits.dot -o "$img/digits-graph.svg"
+cp digits-plan.svg "$img/digits-plan.svg"
 ls -l "$img"

@@ -2,8 +2,8 @@
  * eval.c - runs the digits network compiled by resnetc on the test split
  * and compares it with PyTorch.
  *
- *   resnetc digits.resnet --weights digits.safetensors --name digits -o gen
- *   cc -O2 -Igen eval.c gen/digits.c ... -lm -o digits_eval
+ *   resnetc digits.resnet -o gen           (the weights: digits.safetensors)
+ *   cc -O2 -Igen eval.c gen/digits.c gen/digits_weights.c -lm -o digits_eval
  *   ./digits_eval [DATA_DIR]
  *
  * DATA_DIR (default: the folder of this file, as given at build time by
