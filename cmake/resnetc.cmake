@@ -12,24 +12,30 @@
 # MODEL, WEIGHTS or resnetc itself change.  Linking <target> gives its
 # users the generated header <NAME>.h on the include path; NAME defaults to
 # <target> made a C identifier.  The weights are embedded in C source
-# (--weights-mode embed), so the library needs no file at run time; pass
-# OPTIONS --weights-mode blob to load them yourself.  Other OPTIONS go to
-# resnetc as they are (-O0, --batch 4, ...).
+# (--weights-mode embed), so the library needs no file at run time; with
+# OPTIONS --weights-mode blob they go to <NAME>.weights, whose path the
+# target property RESNETC_WEIGHTS_FILE gives, for you to load and pass to
+# <NAME>_run().  Other OPTIONS go to resnetc as they are (-O0, --batch 4).
 #
 # Works with an installed resnetc (find_package(resnetc) defines the
 # imported target resnetc::resnetc) and inside resnetc's own build (target
 # resnetc).  RESNETC_EXECUTABLE, when set, overrides both.
 include_guard(GLOBAL)
 
-# The files resnetc writes for NAME besides NAME_main.c and the Makefile
-# (the demo driver, which a library leaves out): keep in step with
-# compiler/emit.c.
-function(_resnetc_outputs dir name mode out_sources out_headers)
+# The files resnetc writes for NAME, besides NAME_main.c and the Makefile
+# (its demo driver, which a library leaves out).  Keep in step with
+# compiler/emit.c.  out_data: the weights blob (blob mode), else empty.
+function(_resnetc_outputs dir name mode out_sources out_headers out_data)
   set(${out_headers} "${dir}/${name}.h" PARENT_SCOPE)
   if(mode STREQUAL "blob")
     set(${out_sources} "${dir}/${name}.c" PARENT_SCOPE)
-  else()
+    set(${out_data} "${dir}/${name}.weights" PARENT_SCOPE)
+  elseif(mode STREQUAL "embed")
     set(${out_sources} "${dir}/${name}.c" "${dir}/${name}_weights.c" PARENT_SCOPE)
+    set(${out_data} "" PARENT_SCOPE)
+  else()
+    message(FATAL_ERROR "resnetc_add_model: --weights-mode must be embed or blob here, "
+                        "not '${mode}' (the files to build must be known in advance)")
   endif()
 endfunction()
 
@@ -91,10 +97,10 @@ function(resnetc_add_model)
     message(FATAL_ERROR "resnetc_add_model: no resnetc (find_package(resnetc) first)")
   endif()
 
-  _resnetc_outputs("${dir}" "${name}" "${mode}" sources headers)
+  _resnetc_outputs("${dir}" "${name}" "${mode}" sources headers data)
   get_filename_component(model_name "${model}" NAME)
   add_custom_command(
-    OUTPUT ${sources} ${headers}
+    OUTPUT ${sources} ${headers} ${data}
     COMMAND "${exe}" -q "${model}" ${weights_args} --name "${name}" -o "${dir}"
             ${mode_args} ${RA_OPTIONS}
     DEPENDS "${model}" ${weights} ${exe_dep}
@@ -102,11 +108,12 @@ function(resnetc_add_model)
     VERBATIM)
   add_library(${RA_TARGET} STATIC ${sources} ${headers})
   target_include_directories(${RA_TARGET} PUBLIC "$<BUILD_INTERFACE:${dir}>")
-  if(RESNETC_RUNTIME_DIR)
+  if(RESNETC_RUNTIME_DIR AND IS_DIRECTORY "${RESNETC_RUNTIME_DIR}")
     target_include_directories(${RA_TARGET} PUBLIC "$<BUILD_INTERFACE:${RESNETC_RUNTIME_DIR}>")
   endif()
   set_target_properties(${RA_TARGET} PROPERTIES C_STANDARD 99 C_EXTENSIONS OFF
-                        RESNETC_NAME "${name}" RESNETC_OUTPUT_DIR "${dir}")
+                        RESNETC_NAME "${name}" RESNETC_OUTPUT_DIR "${dir}"
+                        RESNETC_WEIGHTS_FILE "${data}")
   find_library(_resnetc_libm m)
   if(_resnetc_libm)
     target_link_libraries(${RA_TARGET} PUBLIC ${_resnetc_libm})
