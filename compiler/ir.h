@@ -247,8 +247,9 @@ void ir_print(Graph *g, FILE *f);
 
 /* ---- errors ----------------------------------------------------------- */
 /* The innermost handler.  Use as:
- *     IrTry t; if (ir_try_begin(&t)) { ...error path...; } else { work; }
- *     ir_try_end(&t);
+ *     IrTry t; if (ir_try_begin(&t)) { ...error path...; }
+ *     else { work; ir_try_end(&t); }
+ * (the jump of a failure pops the handler: no ir_try_end on that path)
  */
 typedef struct IrTry {
   jmp_buf jb;
