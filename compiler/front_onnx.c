@@ -1000,6 +1000,10 @@ static void value_type(Loader *L, const ValueInfoP *vi, int strict, DType *dt, i
   for (size_t i = 0; i < tt->shape->n_dim; i++) {
     const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
     int known = d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && d->dim_value >= 0;
+    /* -1 is some exporters' spelling of a dynamic dim; other negatives are invalid */
+    if (strict && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && !known &&
+        d->dim_value != -1)
+      ir_fail("input '%s' has a negative dimension %" PRId64 " (dimension %zu)", nm, d->dim_value, i);
     if (known) dims[i] = d->dim_value;
     else if (i == 0) dims[i] = L->g->batch;
     else if (strict) {
