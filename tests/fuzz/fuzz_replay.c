@@ -71,7 +71,7 @@ int main(int argc, char **argv) {
       snprintf(names[n++], l, "%s/%s", argv[i], e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp);
+    if (n) qsort(names, n, sizeof *names, cmp);
     for (size_t k = 0; k < n; k++) {
       if (getenv("RN_REPLAY_VERBOSE")) fprintf(stderr, "replay %s\n", names[k]);
       bad |= run_file(names[k]);
