@@ -16,9 +16,10 @@
  * pass.  Nodes on run-time data (Reshape of an activation...) keep their
  * node; their shapes are simply resolved.
  *
- * One folded tensor is bounded by max_fold_bytes (default 1 GiB): beyond
- * it the fold is refused with an error before anything is allocated, so a
- * hostile ConstantOfShape cannot make the compiler allocate terabytes.
+ * One folded tensor, and the sum of all of them, are bounded by
+ * max_fold_bytes (default 1 GiB): beyond it the fold is refused with an
+ * error before anything is allocated, so hostile ConstantOfShape nodes
+ * cannot make the compiler allocate terabytes, alone or together.
  */
 #include <inttypes.h>
 
@@ -36,6 +37,8 @@ static int foldable(const Node *n) {
 void shape_infer_and_fold(Graph *g, int64_t max_fold_bytes) {
   if (max_fold_bytes <= 0) max_fold_bytes = DEFAULT_MAX_FOLD_BYTES;
   ir_current_graph = g;     /* messages name nodes of this graph */
+  int64_t total = 0;   /* bytes of every folded constant so far: they all stay
+                          allocated in the arena, so the limit bounds the sum */
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
     if (n->dead) continue;
@@ -49,6 +52,11 @@ void shape_infer_and_fold(Graph *g, int64_t max_fold_bytes) {
         ir_fail_node(n, "folding this node would make a constant '%s' of %" PRId64
                      " bytes, more than the limit of %" PRId64 " bytes", t->name, b,
                      max_fold_bytes);
+      if (b > max_fold_bytes - total)
+        ir_fail_node(n, "folding this node would bring the folded constants to %" PRId64
+                     " bytes, more than the limit of %" PRId64 " bytes", total + b,
+                     max_fold_bytes);
+      total += b;
     }
     eval_node(g, n);
     n->dead = 1;

@@ -12,7 +12,8 @@ void shape_infer_node(Graph *g, Node *n);
  * inputs are all constant (and Shape of a known shape), replacing its outputs
  * by constants, so exporter noise (Shape, Gather, Unsqueeze, Concat, Cast,
  * ConstantOfShape, Reshape of constants...) disappears.  Then sweeps dead
- * nodes.  max_fold_bytes bounds the size of one folded tensor (0: default). */
+ * nodes.  max_fold_bytes bounds the size of one folded tensor and the sum
+ * of all folded tensors (0: default). */
 void shape_infer_and_fold(Graph *g, int64_t max_fold_bytes);
 
 /* The reference evaluator: computes every output of n from constant

@@ -484,6 +484,18 @@ def fold_too_big():
 
 
 @case
+def fold_total_too_big():
+    # eight ConstantOfShape of 256 KiB each: every one fits --max-memory 1M, together they do not
+    s = numpy_helper.from_array(np.array([1, 65536], dtype=np.int64), 'shape')
+    nodes, prev = [], 'x'
+    for i in range(8):
+        nodes.append(helper.make_node('ConstantOfShape', ['shape'], ['c%d' % i], name='cos%d' % i))
+        nodes.append(helper.make_node('Add', [prev, 'c%d' % i], ['a%d' % i], name='add%d' % i))
+        prev = 'a%d' % i
+    return model(nodes, [vi('x', [1, 65536])], [vi(prev, None)], [s])
+
+
+@case
 def string_constant():
     return model([helper.make_node('Constant', [], ['c'], name='const1', value_string='hello'),
                   helper.make_node('Relu', ['x'], ['y'], name='relu')],
