@@ -95,7 +95,8 @@ static int validate(Graph *g) {
         Node *p = l->producer;
         int reads = 0;
         for (int j = 0; j < p->nin; j++) reads |= p->in[j] && root(p->in[j]) == e;
-        ok = reads && ((op_info[p->op].flags & OPF_ELEMENTWISE) ||
+        ok = reads && ((op_info[p->op].flags & OPF_ELEMENTWISE && p->op != OP_CAST) ||
+                       (p->op == OP_BATCHNORM && root(p->in[0]) == e) ||
                        ((p->op == OP_CONV || p->op == OP_GEMM) && p->nin > 3 && p->in[3] &&
                         root(p->in[3]) == e &&
                         root(p->in[0]) != e && !p->a.res_view));
@@ -301,6 +302,27 @@ static void test_replan(void) {
   ir_graph_free(g);
 }
 
+/* a standalone BN works in place; a Cast never does (restrict kernels) */
+static void test_bn_cast_in_place(void) {
+  Graph *g = ir_graph_new("bncast", "t");
+  Tensor *x = act(g, "x", 2, 4, 4), *a = act(g, "a", 2, 4, 4), *b = act(g, "b", 2, 4, 4);
+  int64_t d[4] = {1, 2, 4, 4}, c2 = 2;
+  Tensor *c = ir_tensor(g, "c", DT_INT32, 4, d), *y = ir_tensor(g, "y", DT_INT32, 4, d);
+  ir_add_input(g, x);
+  unary(g, OP_SIGMOID, x, a);
+  float one[2] = {1, 1}, zero[2] = {0, 0};
+  Tensor *in[5] = {a, ir_const(g, "g", DT_FLOAT, 1, &c2, one, 0), ir_const(g, "be", DT_FLOAT, 1, &c2, zero, 0),
+                   ir_const(g, "m", DT_FLOAT, 1, &c2, zero, 0), ir_const(g, "v", DT_FLOAT, 1, &c2, one, 0)};
+  ir_node(g, OP_BATCHNORM, "bn", 5, in, 1, &b);
+  unary(g, OP_CAST, b, c)->a.to = DT_INT32;
+  unary(g, OP_RELU, c, y);
+  ir_add_output(g, y);
+  run_plan(g);
+  CU_ASSERT_EQUAL(a->offset, b->offset);
+  CU_ASSERT_NOT_EQUAL(b->offset, c->offset);
+  ir_graph_free(g);
+}
+
 int main(void) {
   CU_initialize_registry();
   CU_pSuite s = CU_add_suite("pass_plan", NULL, NULL);
@@ -310,5 +332,6 @@ int main(void) {
   CU_add_test(s, "conv residual in place", test_conv_residual_in_place);
   CU_add_test(s, "random graphs", test_random_graphs);
   CU_add_test(s, "replan", test_replan);
+  CU_add_test(s, "bn and cast in place", test_bn_cast_in_place);
   return rn_run_tests();
 }
