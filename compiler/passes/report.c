@@ -176,6 +176,20 @@ int report_plan_svg(Graph *g, const char *path) {
           left, top, stepw * ns, plot_h);
   fprintf(f, "<text x=\"4\" y=\"%.1f\">0</text>\n", top + 10);
   fprintf(f, "<text x=\"4\" y=\"%.1f\">%" PRId64 "</text>\n", top + plot_h, ps.arena_bytes);
+  /* the steps along the bottom: index, and the node as a tooltip */
+  int every = stepw >= 14 ? 1 : (int)(14 / stepw) + 1;
+  for (int i = 0; i < g->nnodes; i++) {
+    char op[128];
+    double x = left + i * stepw;
+    fprintf(f, "<g><title>step %d: ", i);
+    xml_text(f, report_node_str(g->nodes[i], op, sizeof op));
+    fprintf(f, " ");
+    xml_text(f, g->nodes[i]->name);
+    fprintf(f, "</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"12\" fill=\"%s\"/>",
+            x, top + plot_h + 2, stepw, i % 2 ? "#ddd" : "#eee");
+    if (i % every == 0) fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%d</text>", x + 1, top + plot_h + 24, i);
+    fprintf(f, "</g>\n");
+  }
   static const char *colors[] = {"#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3",
                                  "#fdb462", "#b3de69", "#fccde5", "#d9d9d9", "#bc80bd"};
   for (int i = 0; i < nt; i++) {
