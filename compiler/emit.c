@@ -1102,8 +1102,9 @@ static void lower_batchnorm(Emitter *e, Node *n) {
       ir_fail_node(n, "scale, bias, mean and variance must have %" PRId64 " elements of the input's type", C);
   if (!ir_same_shape(x, y) || y->dtype != x->dtype) ir_fail_node(n, "output differs from the input");
   KS k;
-  ks_init(e, &k, "BATCHNORM", "rn_%s_batchnorm", dt_abbr(x->dtype));
+  ks_init(e, &k, "BATCHNORM", "rn_%s_batchnorm%s", dt_abbr(x->dtype), act_suffix(&n->a));
   kv(&k, "T", dtype_ctype(x->dtype));
+  act_params(e, &k, &n->a, x->dtype);
   ki(e, &k, "N", x->dims[0]);
   ki(e, &k, "C", C);
   ki(e, &k, "S", prod(x->dims, 2, x->rank));

@@ -73,10 +73,11 @@ static void RN_FNAME<::>(const P_T *a, const P_T *b, P_T *y)
 }
 :>)
 m4_dnl
-m4_dnl RN_BATCHNORM__scalar: y = (x - mean) / sqrt(var + EPS) * s + bias per
-m4_dnl channel, x [N][C][S].  T, N, C, S, EPS (a literal).
+m4_dnl RN_BATCHNORM__scalar: y = act((x - mean) / sqrt(var + EPS) * s + bias)
+m4_dnl per channel, x [N][C][S].  T, N, C, S, EPS (a literal), ACT... (the
+m4_dnl activation fused onto a standalone BatchNormalization, see RN_ACT).
 m4_define(<:RN_BATCHNORM__scalar:>, <:RN_ONEOF(<:T:>, <:float:>, <:double:>)
-/* BatchNormalization (inference): x, y [N][C][S] */
+/* BatchNormalization (inference), activation P_ACT: x, y [N][C][S] */
 static void RN_FNAME<::>(const P_T *x, const P_T *s, const P_T *bias,
     const P_T *mean, const P_T *var, P_T *y)
 {
@@ -87,8 +88,11 @@ static void RN_FNAME<::>(const P_T *x, const P_T *s, const P_T *bias,
       const P_T k = (P_T)(s[c] / sqrt((double)var[c] + P_EPS));
       const P_T d = bias[c] - mean[c] * k;
       const int o = (n * C + c) * S;
-      for (i = 0; i < S; i++)
-        y[o + i] = x[o + i] * k + d;
+      for (i = 0; i < S; i++) {
+        P_T v = x[o + i] * k + d;
+        RN_ACT(<:v:>)
+        y[o + i] = v;
+      }
     }
 }
 :>)

@@ -342,7 +342,7 @@ static Graph *f_misc(int v) {
                      input(g, "m", DT_FLOAT, 1, &c), rconst(g, "v", DT_FLOAT, 1, &c, 0.2, 2)};
     Tensor *y = T(g, "bn", DT_FLOAT);
     node(g, OP_BATCHNORM, 5, in, y)->a.epsilon = 1e-3;
-    ir_add_output(g, done(g, y));
+    ir_add_output(g, op1(g, OP_RELU, done(g, y)));   /* -O2 fuses the Relu into the BN */
     break;
   }
   default: {   /* Gemm: transposes, alpha/beta, bias broadcasts */
