@@ -343,6 +343,7 @@ static int same_home(Emitter *e, Tensor *a, Tensor *b) {
 /* Ops whose kernels may write their output over an input of the same size
  * and offset (each element is read before it is written). */
 static int inplace_ok(const Node *n, const Tensor *in) {
+  if (n->op == OP_CAST) return 0;              /* its kernel is restrict */
   if (op_info[n->op].flags & OPF_ELEMENTWISE) return 1;
   switch (n->op) {
   case OP_BATCHNORM: case OP_SOFTMAX: case OP_LOGSOFTMAX:
