@@ -1,3 +1,298 @@
-/* main.c - the resnetc command line (placeholder until the driver lands). */
+/*
+ * main.c - the resnetc command line.
+ *
+ * The pipeline, in order (each stage is its own module):
+ *
+ *   front end      front_onnx.c (.onnx) or front_resnet.c (.resnet)
+ *   shape.c/fold.c shape inference and constant folding
+ *   passes/        the optimiser (passes.c lists the passes in order)
+ *   emit.c         IR -> C through the m4 templates in templates/
+ *
+ * Exit status: 0 success, 1 bad input (one "FILE: error: ..." line on
+ * stderr, nothing written), 2 bad usage.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
-int main(void) { fprintf(stderr, "resnetc: not yet\n"); return 2; }
+#include <stdlib.h>
+#include <string.h>
+
+#include "dot.h"
+#include "emit.h"
+#include "front_onnx.h"
+#include "front_resnet.h"
+#include "ir.h"
+#include "passes.h"
+#include "shape.h"
+
+/* Until the .resnet front end lands, a weak stand-in refuses .resnet files
+ * (the real resnet_load in front_resnet.c overrides it). */
+__attribute__((weak)) Graph *resnet_load(const char *path, const ResnetOptions *o) {
+  (void)o;
+  fprintf(stderr, "%s: error: the .resnet front end is not built in\n", path);
+  return NULL;
+}
+
+static const char usage_text[] =
+"usage: resnetc [options] MODEL\n"
+"\n"
+"Compiles a residual network to standalone C99: MODEL is an ONNX file (.onnx)\n"
+"or a network in the .resnet language (.resnet).  Writes DIR/NAME.h, NAME.c,\n"
+"the weights, a driver NAME_main.c and a Makefile: `make -C DIR` builds DIR/NAME.\n"
+"\n"
+"Output:\n"
+"  -o, --output DIR        output folder (default: generated/NAME)\n"
+"  -n, --name NAME         C prefix of every generated symbol (default: the\n"
+"                          model file's name, made a C identifier)\n"
+"  --weights-mode MODE     embed: weights in C source; blob: NAME.weights file\n"
+"                          loaded by the caller; auto (default): embed small\n"
+"                          models, blob for large ones\n"
+"Front end:\n"
+"  --batch N               value of a dynamic batch dimension (default 1)\n"
+"  --max-memory BYTES      refuse a model whose weights or folded constants\n"
+"                          exceed BYTES (suffixes K, M, G; default 4G)\n"
+"Optimiser:\n"
+"  -O0, -O2                no optimisation, or all passes (default -O2)\n"
+"  --passes=LIST           run only the comma-separated passes in LIST\n"
+"  --dump-ir               print the IR after shape inference and folding\n"
+"  --dump-ir-after=PASS    print the IR after the pass PASS\n"
+"Reports:\n"
+"  --report                print a per-layer table (op, fused ops, shape,\n"
+"                          multiply-adds, arena offset and size), the pass\n"
+"                          statistics and the line\n"
+"                          arena_bytes=A lower_bound_bytes=L naive_bytes=N\n"
+"  --plan-svg FILE         draw the memory plan as SVG\n"
+"  --dot FILE              write the optimised graph for Graphviz\n"
+"  --no-emit               stop after the optimiser (with --report, --dot...)\n"
+"Other:\n"
+"  -q, --quiet             print errors only\n"
+"  -v, --verbose           say what each stage does\n"
+"  --version               print the version and exit\n"
+"  -h, --help              print this help and exit\n"
+"\n"
+"Examples:\n"
+"  resnetc model.onnx -o out && make -C out && out/model in.bin logits.bin\n"
+"  resnetc model.onnx --dump-ir -O0\n";
+
+typedef struct Cli {
+  const char *model;
+  const char *outdir;
+  const char *name;
+  WeightsMode wmode;
+  int64_t batch;
+  int64_t max_memory;
+  PassOptions po;
+  int dump_ir;
+  int report, no_emit;
+  const char *plan_svg, *dot;
+  int quiet, verbose;
+} Cli;
+
+static void usage_error(const char *fmt, const char *arg) {
+  fputs("resnetc: ", stderr);
+  fprintf(stderr, fmt, arg);
+  fputs("\nTry 'resnetc --help'.\n", stderr);
+  exit(2);
+}
+
+/* "123", "64K", "4G" -> bytes; -1 when malformed. */
+static int64_t parse_size(const char *s) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || end == s || v < 0) return -1;
+  int64_t mul = 1;
+  if (*end == 'K' || *end == 'k') mul = 1 << 10, end++;
+  else if (*end == 'M' || *end == 'm') mul = 1 << 20, end++;
+  else if (*end == 'G' || *end == 'g') mul = (int64_t)1 << 30, end++;
+  if (*end) return -1;
+  if (v > INT64_MAX / mul) return -1;
+  return v * mul;
+}
+
+/* Matches "--opt=VALUE" or "--opt VALUE"; returns the value or NULL. */
+static const char *opt_value(int argc, char **argv, int *i, const char *opt) {
+  size_t n = strlen(opt);
+  const char *a = argv[*i];
+  if (strncmp(a, opt, n) != 0) return NULL;
+  if (a[n] == '=') return a + n + 1;
+  if (a[n] != 0) return NULL;
+  if (*i + 1 >= argc) usage_error("option '%s' needs a value", opt);
+  return argv[++*i];
+}
+
+static void parse_args(int argc, char **argv, Cli *c) {
+  memset(c, 0, sizeof *c);
+  c->batch = 1;
+  c->max_memory = (int64_t)4 << 30;
+  c->po.opt_level = 2;
+  c->po.dump_file = stdout;
+#ifndef NDEBUG
+  c->po.verify = 1;
+#endif
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      fputs(usage_text, stdout);
+      exit(0);
+    } else if (!strcmp(a, "--version")) {
+      printf("resnetc %s\n", RESNETC_VERSION);
+      exit(0);
+    } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3")) {
+      c->po.opt_level = a[2] == '0' ? 0 : 2;
+    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      c->quiet = 1;
+    } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+      c->verbose = 1;
+    } else if (!strcmp(a, "--report")) {
+      c->report = 1;
+    } else if (!strcmp(a, "--no-emit")) {
+      c->no_emit = 1;
+    } else if ((v = opt_value(argc, argv, &i, "--plan-svg"))) {
+      c->plan_svg = v;
+    } else if ((v = opt_value(argc, argv, &i, "--dot"))) {
+      c->dot = v;
+    } else if (!strcmp(a, "--dump-ir")) {
+      c->dump_ir = 1;
+    } else if (!strcmp(a, "-o") || (v = opt_value(argc, argv, &i, "--output"))) {
+      if (!strcmp(a, "-o")) {
+        if (i + 1 >= argc) usage_error("option '%s' needs a value", "-o");
+        v = argv[++i];
+      }
+      c->outdir = v;
+    } else if (!strcmp(a, "-n") || (v = opt_value(argc, argv, &i, "--name"))) {
+      if (!strcmp(a, "-n")) {
+        if (i + 1 >= argc) usage_error("option '%s' needs a value", "-n");
+        v = argv[++i];
+      }
+      c->name = v;
+    } else if ((v = opt_value(argc, argv, &i, "--weights-mode"))) {
+      if (!strcmp(v, "embed")) c->wmode = WEIGHTS_EMBED;
+      else if (!strcmp(v, "blob")) c->wmode = WEIGHTS_BLOB;
+      else if (!strcmp(v, "auto")) c->wmode = WEIGHTS_AUTO;
+      else usage_error("--weights-mode must be embed, blob or auto, not '%s'", v);
+    } else if ((v = opt_value(argc, argv, &i, "--batch"))) {
+      int64_t b = parse_size(v);
+      if (b < 1 || b > 1 << 20) usage_error("--batch needs a positive integer, not '%s'", v);
+      c->batch = b;
+    } else if ((v = opt_value(argc, argv, &i, "--max-memory"))) {
+      c->max_memory = parse_size(v);
+      if (c->max_memory <= 0) usage_error("--max-memory needs a size such as 512M, not '%s'", v);
+    } else if ((v = opt_value(argc, argv, &i, "--passes"))) {
+      c->po.only = v;
+    } else if ((v = opt_value(argc, argv, &i, "--dump-ir-after"))) {
+      c->po.dump_after = v;
+    } else if (a[0] == '-' && a[1]) {
+      usage_error("unknown option '%s'", a);
+    } else {
+      if (c->model) usage_error("more than one model given ('%s')", a);
+      c->model = a;
+    }
+  }
+  if (!c->model) usage_error("%s", "no model given");
+}
+
+static int ends_with(const char *s, const char *suf) {
+  size_t n = strlen(s), m = strlen(suf);
+  return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+/* The file name without folder and extension, made a C identifier. */
+static char *default_name(const char *path) {
+  const char *b = strrchr(path, '/');
+  b = b ? b + 1 : path;
+  size_t n = strcspn(b, ".");
+  char *s = malloc(n + 2);
+  if (!s) exit(1);
+  size_t k = 0;
+  if (n == 0 || (b[0] >= '0' && b[0] <= '9')) s[k++] = 'm';
+  for (size_t i = 0; i < n; i++) {
+    char ch = b[i];
+    int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    s[k++] = ok ? ch : '_';
+  }
+  s[k] = 0;
+  return s;
+}
+
+static char *join_argv(int argc, char **argv) {
+  size_t n = 1;
+  for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
+  char *s = malloc(n);
+  if (!s) exit(1);
+  s[0] = 0;
+  for (int i = 0; i < argc; i++) {
+    if (i) strcat(s, " ");
+    /* the program's own path would make output depend on where it lives */
+    strcat(s, i == 0 ? "resnetc" : argv[i]);
+  }
+  return s;
+}
+
+/* Shape inference, folding and the optimiser; 0, or 1 after an error
+ * message.  Its own function, so that main's locals survive the longjmp. */
+static int optimise(Graph *g, Cli *c, PassLog *log) {
+  IrTry t;
+  if (ir_try_begin(&t)) return 1;
+  shape_infer_and_fold(g, c->max_memory);
+  if (c->po.verify && ir_verify(g, "shape inference")) ir_die("invalid IR");
+  if (c->dump_ir) ir_print(g, stdout);
+  c->po.log = log;
+  passes_run(g, &c->po);
+  ir_try_end(&t);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  Cli c;
+  parse_args(argc, argv, &c);
+  ir_source = c.model;
+  ir_quiet = 0;
+
+  int is_resnet = ends_with(c.model, ".resnet");
+  Graph *g;
+  if (is_resnet) {
+    ResnetOptions ro = {0};
+    ro.batch = c.batch;
+    g = resnet_load(c.model, &ro);
+  } else {
+    OnnxOptions oo = {c.batch, c.max_memory};
+    g = onnx_load(c.model, &oo);
+  }
+  if (!g) return 1;
+
+  char *name = c.name ? strdup(c.name) : default_name(c.model);
+  char *cmdline = join_argv(argc, argv);
+  char *outdir = NULL;
+  ir_current_graph = g;
+  PassLog log;
+  memset(&log, 0, sizeof log);
+  int status = optimise(g, &c, &log);
+  if (status == 0) {
+    if (c.report) report_print(g, &log, stdout);
+    if (c.plan_svg && report_plan_svg(g, c.plan_svg) != 0) status = 1;
+    if (c.dot && dot_write_file(g, c.dot, cmdline) != 0) status = 1;
+  }
+  if (status == 0 && !c.no_emit) {
+    if (c.outdir) outdir = strdup(c.outdir);
+    else {
+      outdir = malloc(strlen(name) + 16);
+      if (outdir) sprintf(outdir, "generated/%s", name);
+    }
+    EmitOptions eo = {0};
+    eo.outdir = outdir;
+    eo.name = name;
+    eo.weights = c.wmode;
+    eo.command_line = cmdline;
+    status = emit_c(g, &eo) == 0 ? 0 : 1;
+    if (status == 0 && c.verbose)
+      fprintf(stderr, "resnetc: wrote %s/%s.{h,c}, arena %" PRId64 " bytes\n", outdir, name,
+              g->arena_bytes);
+  }
+  ir_graph_free(g);
+  free(name);
+  free(cmdline);
+  free(outdir);
+  return status;
+}

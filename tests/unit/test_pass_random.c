@@ -203,8 +203,8 @@ static void build(Graph *g, unsigned s) {
 }
 
 static void test_random_networks(void) {
-  int nrun = 0, nbad = 0, nfused = 0, nview = 0, npost = 0, nres = 0;
-  for (unsigned s = 1; s <= 300; s++) {
+  volatile int nrun = 0, nbad = 0, nfused = 0, nview = 0, npost = 0, nres = 0;
+  for (volatile unsigned s = 1; s <= 300; s++) {
     IrTry t;
     Graph *g = ir_graph_new("random", "t");
     ir_quiet = 1;
