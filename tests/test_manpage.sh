@@ -27,7 +27,7 @@ opts=$(printf '%s\n' "$help" | grep -oE '(^|[ ,])--?[A-Za-z0-9][A-Za-z0-9-]*' | 
 n=0
 for o in $opts; do
   n=$((n + 1))
-  if ! printf '%s\n' "$plain" | grep -qE -- "(^|[^A-Za-z0-9-])$o([^A-Za-z0-9-]|$)"; then
+  if ! grep -qE -- "(^|[^A-Za-z0-9-])$o([^A-Za-z0-9-]|$)" <<<"$plain"; then
     echo "FAIL: option $o of --help is not in docs/resnetc.1"; fail=1
   fi
 done
@@ -36,10 +36,10 @@ done
 # and the other way round, as a reminder only: the man page may document
 # options that the CLI gains later
 for o in $(printf '%s\n' "$plain" | grep -oE '^\.(B|BI|BR) +--?[A-Za-z0-9][A-Za-z0-9=-]*' | awk '{print $2}' | sed 's/=$//' | sort -u); do
-  printf '%s\n' "$help" | grep -qE -- "$o([^A-Za-z0-9-]|$)" || echo "note: $o is in the man page, not in --help"
+  grep -qE -- "$o([^A-Za-z0-9-]|$)" <<<"$help" || echo "note: $o is in the man page, not in --help"
 done
 
-printf '%s\n' "$help" | grep -qi '^examples' || { echo "FAIL: --help has no Examples section"; fail=1; }
+grep -qi '^examples' <<<"$help" || { echo "FAIL: --help has no Examples section"; fail=1; }
 ver=$("$build/resnetc" --version)
 want=$(sed -n 's/^project(resnetc VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 case "$ver" in

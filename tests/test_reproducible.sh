@@ -44,10 +44,10 @@ run() {
       "/*"*|"//"*|"#"*) ;;
       *) echo "FAIL: $name/$f does not start with a comment"; fail=1; continue ;;
     esac
-    printf '%s' "$head" | grep -q "resnetc $version" ||
+    grep -q "resnetc $version" <<<"$head" ||
       { echo "FAIL: $name/$f: first comment does not name resnetc $version"; fail=1; }
     # the command line, as typed (program name normalised to resnetc)
-    printf '%s' "$head" | grep -qF -- "$*" ||
+    grep -qF -- "$*" <<<"$head" ||
       { echo "FAIL: $name/$f: first comment lacks the command line '$*'"; fail=1; }
   done
 }
@@ -64,14 +64,16 @@ if [ -n "$shared" ] && [ -f "$shared/models/cifar_resnet20.onnx" ]; then
 else
   echo "note: cifar_resnet20.onnx absent, checked the digits model only"
 fi
-# the picture of the graph is a generated file too
-if "$resnetc" -q "$d/digits.onnx" --name digits --dot g.dot -o gd >dot.log 2>&1; then
-  mv g.dot g1.dot && rm -rf gd
-  "$resnetc" -q "$d/digits.onnx" --name digits --dot g.dot -o gd >>dot.log 2>&1
+# the pictures are generated files too
+if "$resnetc" -q "$d/digits.onnx" --name digits --no-emit --dot g.dot --plan-svg p.svg >dot.log 2>&1; then
+  mv g.dot g1.dot && mv p.svg p1.svg
+  "$resnetc" -q "$d/digits.onnx" --name digits --no-emit --dot g.dot --plan-svg p.svg >>dot.log 2>&1
   cmp -s g1.dot g.dot || { echo "FAIL: --dot output differs between two runs"; fail=1; }
-  head -1 g1.dot | grep -q "resnetc $version" || { echo "FAIL: the .dot file does not name the version"; fail=1; }
+  cmp -s p1.svg p.svg || { echo "FAIL: --plan-svg output differs between two runs"; fail=1; }
+  grep -q "resnetc $version" <<<"$(head -1 g1.dot)" || { echo "FAIL: the .dot file does not name the version"; fail=1; }
+  grep -q "resnetc $version" <<<"$(head -3 p1.svg)" || echo "note: the plan SVG does not name the resnetc version and command line"
 else
-  echo "note: resnetc has no --dot yet"
+  echo "note: resnetc has no --dot/--plan-svg/--no-emit yet"; cat dot.log
 fi
 
 [ $fail -eq 0 ] && echo "reproducible: $ncases commands, $nfiles files byte-identical, headers checked"
