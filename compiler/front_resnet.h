@@ -8,7 +8,9 @@ typedef struct ResnetOptions {
   const char *weights;      /* --weights FILE (.safetensors or .onnx), NULL: from the file */
   int random_weights;       /* --random-weights SEED given */
   unsigned long long seed;
-  int64_t batch;
+  int64_t batch;            /* the batch dimension (0: 1) */
+  int shapes_only;          /* no weights: zeros (for --summary) */
+  int64_t max_weight_bytes; /* refuse bigger networks (0: 2 GiB) */
 } ResnetOptions;
 
 /* Parses a .resnet file into a new graph with weights bound.  On bad input
