@@ -14,7 +14,8 @@ TARGET onnx: every ONNX backend test model of SHARED_DIR/onnx-tests under
 TARGET resnet: the project's .resnet sources (models/, examples/, tests/).
 TARGET safetensors: the project's .safetensors files, each cut down to its
   header plus tensors truncated to 16 elements (header offsets rewritten).
-The committed hand-made seeds (tests/fuzz/seeds/TARGET/) are added too.
+The committed hand-made seeds (tests/fuzz/seeds/TARGET/) and the hostile
+inputs of the catalogue (tests/bad-inputs/TARGET/) are added too.
 SHARED_DIR defaults to ../shared beside the repository.
 """
 import glob
@@ -138,8 +139,10 @@ def main():
             if '/bad-inputs/' in p:
                 continue
             count += put(outdir, small_safetensors(p), 'st')
-    hand = os.path.join(ROOT, 'tests', 'fuzz', 'seeds', target)
-    for p in sorted(glob.glob(os.path.join(hand, '*'))):
+    hand = glob.glob(os.path.join(ROOT, 'tests', 'fuzz', 'seeds', target, '*'))
+    ext = {'onnx': '.onnx', 'resnet': '.resnet', 'safetensors': '.safetensors'}[target]
+    hand += glob.glob(os.path.join(ROOT, 'tests', 'bad-inputs', target, '*' + ext))
+    for p in sorted(hand):
         with open(p, 'rb') as f:
             count += put(outdir, f.read(), 'hand')
     print('%d seeds in %s' % (count, outdir))
