@@ -25,14 +25,7 @@
 #include "ir.h"
 #include "passes.h"
 #include "shape.h"
-
-/* Until the .resnet front end lands, a weak stand-in refuses .resnet files
- * (the real resnet_load in front_resnet.c overrides it). */
-__attribute__((weak)) Graph *resnet_load(const char *path, const ResnetOptions *o) {
-  (void)o;
-  fprintf(stderr, "%s: error: the .resnet front end is not built in\n", path);
-  return NULL;
-}
+#include "summary.h"
 
 static const char usage_text[] =
 "usage: resnetc [options] MODEL\n"
@@ -49,6 +42,10 @@ static const char usage_text[] =
 "                          loaded by the caller; auto (default): embed small\n"
 "                          models, blob for large ones\n"
 "Front end:\n"
+"  --weights FILE          (.resnet) bind the weights from a safetensors file\n"
+"                          or an ONNX file's initializers\n"
+"  --random-weights SEED   (.resnet) He-initialised random weights from SEED,\n"
+"                          for benchmarks\n"
 "  --batch N               value of a dynamic batch dimension (default 1)\n"
 "  --max-memory BYTES      refuse a model whose weights or folded constants\n"
 "                          exceed BYTES (suffixes K, M, G; default 4G)\n"
@@ -64,6 +61,9 @@ static const char usage_text[] =
 "                          arena_bytes=A lower_bound_bytes=L naive_bytes=N\n"
 "  --plan-svg FILE         draw the memory plan as SVG\n"
 "  --dot FILE              write the optimised graph for Graphviz\n"
+"  --summary               print a per-layer table (output shape, parameters,\n"
+"                          multiply-adds) and totals, then stop\n"
+"  --emit-onnx FILE        write the network as an ONNX model\n"
 "  --no-emit               stop after the optimiser (with --report, --dot...)\n"
 "Other:\n"
 "  -q, --quiet             print errors only\n"
@@ -84,8 +84,11 @@ typedef struct Cli {
   int64_t max_memory;
   PassOptions po;
   int dump_ir;
-  int report, no_emit;
-  const char *plan_svg, *dot;
+  int report, no_emit, summary;
+  const char *plan_svg, *dot, *emit_onnx;
+  const char *weights;
+  int random_weights;
+  unsigned long long seed;
   int quiet, verbose;
 } Cli;
 
@@ -122,6 +125,11 @@ static const char *opt_value(int argc, char **argv, int *i, const char *opt) {
   return argv[++*i];
 }
 
+static int ends_with(const char *s, const char *suf) {
+  size_t n = strlen(s), m = strlen(suf);
+  return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
 static void parse_args(int argc, char **argv, Cli *c) {
   memset(c, 0, sizeof *c);
   c->batch = 1;
@@ -147,6 +155,18 @@ static void parse_args(int argc, char **argv, Cli *c) {
       c->verbose = 1;
     } else if (!strcmp(a, "--report")) {
       c->report = 1;
+    } else if (!strcmp(a, "--summary")) {
+      c->summary = 1;
+    } else if ((v = opt_value(argc, argv, &i, "--emit-onnx"))) {
+      c->emit_onnx = v;
+    } else if ((v = opt_value(argc, argv, &i, "--weights"))) {
+      c->weights = v;
+    } else if ((v = opt_value(argc, argv, &i, "--random-weights"))) {
+      char *end;
+      errno = 0;
+      c->seed = strtoull(v, &end, 10);
+      if (errno || end == v || *end) usage_error("--random-weights needs an integer seed, not '%s'", v);
+      c->random_weights = 1;
     } else if (!strcmp(a, "--no-emit")) {
       c->no_emit = 1;
     } else if ((v = opt_value(argc, argv, &i, "--plan-svg"))) {
@@ -191,12 +211,12 @@ static void parse_args(int argc, char **argv, Cli *c) {
     }
   }
   if (!c->model) usage_error("%s", "no model given");
+  if ((c->weights || c->random_weights) && !ends_with(c->model, ".resnet"))
+    usage_error("%s", "--weights and --random-weights are for .resnet models (an ONNX file has its weights)");
+  if (c->weights && c->random_weights)
+    usage_error("%s", "--weights and --random-weights exclude each other");
 }
 
-static int ends_with(const char *s, const char *suf) {
-  size_t n = strlen(s), m = strlen(suf);
-  return n >= m && strcmp(s + n - m, suf) == 0;
-}
 
 /* The file name without folder and extension, made a C identifier. */
 static char *default_name(const char *path) {
@@ -238,6 +258,15 @@ static int optimise(Graph *g, Cli *c, PassLog *log) {
   shape_infer_and_fold(g, c->max_memory);
   if (c->po.verify && ir_verify(g, "shape inference")) ir_die("invalid IR");
   if (c->dump_ir) ir_print(g, stdout);
+  if (c->summary) {     /* the network as described: before optimisation */
+    summary_print(g, stdout);
+    ir_try_end(&t);
+    return 2;
+  }
+  if (c->emit_onnx && onnx_save(g, c->emit_onnx) != 0) {
+    ir_try_end(&t);
+    return 1;
+  }
   c->po.log = log;
   passes_run(g, &c->po);
   ir_try_end(&t);
@@ -255,6 +284,11 @@ int main(int argc, char **argv) {
   if (is_resnet) {
     ResnetOptions ro = {0};
     ro.batch = c.batch;
+    ro.weights = c.weights;
+    ro.random_weights = c.random_weights;
+    ro.seed = c.seed;
+    ro.shapes_only = c.summary;
+    ro.max_weight_bytes = c.max_memory;
     g = resnet_load(c.model, &ro);
   } else {
     OnnxOptions oo = {c.batch, c.max_memory};
@@ -269,6 +303,12 @@ int main(int argc, char **argv) {
   PassLog log;
   memset(&log, 0, sizeof log);
   int status = optimise(g, &c, &log);
+  if (status == 2) {            /* --summary: nothing else to do */
+    status = 0;
+    c.no_emit = 1;
+  }
+  else if (status == 0 && c.emit_onnx && !c.report && !c.plan_svg && !c.dot && !c.outdir)
+    c.no_emit = 1;              /* --emit-onnx alone converts, nothing more */
   if (status == 0) {
     if (c.report) report_print(g, &log, stdout);
     if (c.plan_svg && report_plan_svg(g, c.plan_svg) != 0) status = 1;
