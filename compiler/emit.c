@@ -141,6 +141,8 @@ typedef struct Emitter {
   int64_t *soff;               /* arena or weights offset */
   int64_t arena_bytes;
   int64_t wdata_bytes;         /* weights after the header */
+  unsigned char header[64];    /* the blob header, once computed */
+  int header_done;
   Tensor **wlist;              /* constants in the blob, by offset */
   int nw, capw;
   char **in_cname, **out_cname;
@@ -1578,6 +1580,10 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
 
 static void header_bytes(Emitter *e, unsigned char *h) {
   static const unsigned char zeros[ALIGN];
+  if (e->header_done) {           /* hashing 100 MB once is enough */
+    memcpy(h, e->header, HEADER_BYTES);
+    return;
+  }
   uint64_t hash = 14695981039346656037ull, total = (uint64_t)(HEADER_BYTES + e->wdata_bytes);
   int64_t pos = 0;
   for (int i = 0; i < e->nw; i++) {
@@ -1592,6 +1598,8 @@ static void header_bytes(Emitter *e, unsigned char *h) {
     h[8 + i] = (unsigned char)(total >> (8 * i));
     h[16 + i] = (unsigned char)(hash >> (8 * i));
   }
+  memcpy(e->header, h, HEADER_BYTES);
+  e->header_done = 1;
 }
 
 /* Facts about the model every template sees (common.m4 lists them). */

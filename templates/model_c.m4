@@ -27,13 +27,9 @@ m4_define(<:RN_C_BEGIN:>, <:RN_FILE_COMMENT(<:c:>, <:.c:>)
 m4_define(<:RN_IO_CHECK:>, <:m4_ifelse(<:$7:>, <:0:>, <::>, <:  if (!$3)
     return RN_MODEL<:_ERR_NULL:>;
 :>):>)
-m4_define(<:RN_RUN_BEGIN:>, <:m4_ifelse(RN_WEIGHTS_EMBEDDED, 1, <:
-/* The weights compiled into RN_MODEL<:_weights.c:>. */
-extern const union RN_MODEL<:_weights_u:> {
-  unsigned char bytes[RN_WEIGHTS_BYTES + 1];
-  double align_;
-} RN_MODEL<:_weights_embedded:>;
+m4_define(<:RN_IO_VOID:>, <:  (void)$3;
 :>)
+m4_define(<:RN_RUN_BEGIN:>, <:
 /* The first bytes of the weights blob: magic, size and hash. */
 static const unsigned char RN_MODEL<:_weights_header:>[24] = {
   RN_WEIGHTS_HEADER
@@ -65,6 +61,7 @@ m4_ifelse(RN_WEIGHTS_EMBEDDED, 1, <:  if (!W)
   W += 64;
   (void)A;
   (void)W;
+RN_FOREACH_IO(<:RN_IO_VOID:>)m4_dnl
 :>)
 m4_define(<:RN_CALL:>, <:
   /* $1 */

@@ -68,6 +68,14 @@ extern "C" {
 RN_FOREACH_IO(<:RN_IO_H_MACROS:>)m4_dnl
 
 int RN_MODEL<:_run:>(RN_RUN_PARAMS);
+m4_ifelse(RN_WEIGHTS_EMBEDDED, 1, <:
+/* The weights compiled into RN_MODEL<:_weights.c:> (used when weights is
+ * NULL): one byte more than the blob, room for a string's NUL. */
+extern const union RN_MODEL<:_weights_u:> {
+  unsigned char bytes[RN_WEIGHTS_BYTES + 1];
+  double align_;
+} RN_MODEL<:_weights_embedded:>;
+:>)m4_dnl
 
 #ifdef __cplusplus
 }

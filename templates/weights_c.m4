@@ -19,12 +19,6 @@ m4_define(<:RN_WEIGHTS_BEGIN:>, <:RN_FILE_COMMENT(<:c:>, <:_weights.c:>)
 #define RN_MODEL_UC<:_ALIGN64:>
 #endif
 
-/* One byte more than the data: room for the string's terminating NUL. */
-extern const union RN_MODEL<:_weights_u:> {
-  unsigned char bytes[RN_WEIGHTS_BYTES + 1];
-  double align_;
-} RN_MODEL<:_weights_embedded:>;
-
 const union RN_MODEL<:_weights_u:> RN_MODEL<:_weights_embedded:> RN_MODEL_UC<:_ALIGN64:> = {
 :>)
 m4_define(<:RN_WEIGHTS_END:>, <:};
