@@ -53,7 +53,7 @@ static const char *eh_ctype(const Tensor *t) { return dtype_ctype(t->dtype); }
 enum { EH_CLANG_RUN = 0, EH_CLANG_SYNTAX = 1 };
 
 /* Writes DIR/harness.c and DIR/Makefile for the built cases. */
-static void eh_write_build(const char *dir, EhCase *cs, int n, int mode) {
+static void eh_write_build_mode(const char *dir, EhCase *cs, int n, int mode) {
   char path[2200];
   snprintf(path, sizeof path, "%s/harness.c", dir);
   FILE *f = fopen(path, "w");
@@ -190,6 +190,10 @@ static void eh_write_build(const char *dir, EhCase *cs, int n, int mode) {
   fprintf(f, "harness_gcc: $(SRCS:.c=.gcc.o)\n\tgcc $(GCC_FLAGS) -o $@ $^ -lm\n"
              "%%.gcc.o: %%.c\n\tgcc $(W) $(GCC_FLAGS) -c -o $@ $<\n");
   fclose(f);
+}
+
+static inline void eh_write_build(const char *dir, EhCase *cs, int n) {
+  eh_write_build_mode(dir, cs, n, EH_CLANG_RUN);
 }
 
 /* Builds DIR (make -j2, log in DIR/build.log).  Returns make's status. */

@@ -632,7 +632,7 @@ static void test_differential(void) {
       CU_FAIL("emit_c failed");
     }
   }
-  eh_write_build(dir, cs, n, EH_CLANG_RUN);
+  eh_write_build(dir, cs, n);
   CU_ASSERT_EQUAL_FATAL(eh_build(dir), 0);
   for (int k = 0; k < n; k++) {
     if (!cs[k].built) continue;

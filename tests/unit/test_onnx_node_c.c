@@ -202,7 +202,7 @@ static void test_node_cases(void) {
     prepare(root, c, &ec[k], outdir);
   }
   ir_quiet = 0;
-  eh_write_build(outdir, ec, n, EH_CLANG_SYNTAX);
+  eh_write_build_mode(outdir, ec, n, EH_CLANG_SYNTAX);
   CU_ASSERT_EQUAL(eh_build(outdir), 0);
   int np = 0, nf = 0, ns = 0;
   for (int k = 0; k < n; k++) {
