@@ -18,7 +18,51 @@ import torch
 import torch.nn as nn
 import torchvision
 
+class CifarBlock(nn.Module):
+    """Basic block of the CIFAR-10 ResNets (He et al. 2015, sec. 4.2), option A."""
+    def __init__(self, cin, cout, stride, residual):
+        super().__init__()
+        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.b1 = nn.BatchNorm2d(cout)
+        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.b2 = nn.BatchNorm2d(cout)
+        self.residual, self.stride, self.pad = residual, stride, cout - cin
+
+    def forward(self, x):
+        y = torch.relu(self.b1(self.c1(x)))
+        y = self.b2(self.c2(y))
+        if self.residual:
+            s = x[:, :, ::self.stride, ::self.stride] if self.stride > 1 else x
+            if self.pad:   # option A: zero-padded channels, half on each side
+                s = nn.functional.pad(s, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
+            y = y + s
+        return torch.relu(y)
+
+
+class CifarNet(nn.Module):
+    """The 6n+2-layer CIFAR-10 networks: 16, 32, 64 filters on 32, 16, 8 maps."""
+    def __init__(self, depth, residual=True, classes=10):
+        super().__init__()
+        n = (depth - 2) // 6
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        layers, cin = [], 16
+        for i, c in enumerate((16, 32, 64)):
+            for j in range(n):
+                layers.append(CifarBlock(cin, c, 2 if (i > 0 and j == 0) else 1, residual))
+                cin = c
+        self.body = nn.Sequential(*layers)
+        self.fc = nn.Linear(64, classes)
+
+    def forward(self, x):
+        x = self.body(self.stem(x))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
 MODELS = {
+    'cifar_resnet20': (lambda: CifarNet(20), 32),
+    'cifar_resnet56': (lambda: CifarNet(56), 32),
+    'cifar_resnet110': (lambda: CifarNet(110), 32),
+    'cifar_plain20': (lambda: CifarNet(20, residual=False), 32),
     'resnet18': (torchvision.models.resnet18, 224),
     'resnet34': (torchvision.models.resnet34, 224),
     'resnet50': (torchvision.models.resnet50, 224),
@@ -39,13 +83,18 @@ def randomise_bn(model, g):
             m.bias.data.copy_(torch.randn(c, generator=g) * 0.1)
 
 
-def export(name, outdir):
+def build(name):
+    """The model with its seeded weights, and its input (used by bench/ too)."""
     make, hw = MODELS[name]
     torch.manual_seed(0)
     model = make().eval()
     g = torch.Generator().manual_seed(1)
     randomise_bn(model, g)
-    x = torch.rand(1, 3, hw, hw, generator=g)
+    return model, torch.rand(1, 3, hw, hw, generator=g)
+
+
+def export(name, outdir):
+    model, x = build(name)
     with torch.no_grad():
         y = model(x)
     path = os.path.join(outdir, name)

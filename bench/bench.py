@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""bench.py - resnetc against ONNX Runtime and PyTorch, in one invocation.
+
+usage: /usr/bin/python3 bench/bench.py [--rounds R] [--runs N] [--models a,b]
+                                       [--out BENCHMARKS.md]
+(or simply `bench/run.sh`, which installs onnxruntime-node first).
+
+For each model (default: cifar_resnet56, resnet18, resnet50; torchvision's
+definitions with seeded random weights, tools/export_models.py):
+  - resnetc: the ONNX file compiled with build/resnetc (-O2), built by the
+    generated Makefile (cc -O3 -march=native), timed by its own driver
+    (`NAME --bench N`: N runs after a warm-up);
+  - ONNX Runtime: onnxruntime-node (CPU, all graph optimisations), one
+    intra-op thread, bench/ort_serve.js;
+  - PyTorch: the same model, TorchScript traced, frozen and optimised for
+    inference, one thread (OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset).
+The engines run interleaved: every round gives each engine N runs in turn,
+so a noisy neighbour hurts all of them alike.  Reported: median and min ms
+over all runs (resnetc: the median of its per-round medians, the min of its
+minima), the ratio resnetc / ONNX Runtime of the medians, GFLOP/s
+(2 x multiply-adds / median) and % of the single-core FMA peak measured by
+bench/peak.c when present.  Every engine's logits are checked against
+PyTorch's first.  Writes BENCHMARKS.md.
+"""
+import argparse, json, os, platform, re, statistics, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=True, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def cpu_name():
+    try:
+        for line in open('/proc/cpuinfo'):
+            if line.startswith('model name'):
+                return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown'
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--rounds', type=int, default=5)
+    ap.add_argument('--runs', type=int, default=10)
+    ap.add_argument('--models', default='cifar_resnet56,resnet18,resnet50')
+    ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
+    ap.add_argument('--out', default=os.path.join(ROOT, 'BENCHMARKS.md'))
+    a = ap.parse_args()
+    for v in ('OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'):
+        os.environ.pop(v, None)
+    import numpy as np
+    import torch
+    import export_models
+    torch.set_num_threads(1)
+    work = os.path.join(a.build, 'bench')
+    os.makedirs(work, exist_ok=True)
+    resnetc = os.path.join(a.build, 'resnetc')
+
+    peak = None
+    peak_c = os.path.join(HERE, 'peak.c')
+    if os.path.exists(peak_c):
+        sh(f'cc -O2 -march=native -o {work}/peak {peak_c} -lm')
+        m = re.search(r'([0-9.]+)\s*GFLOP', sh(f'{work}/peak'))
+        peak = float(m.group(1)) if m else None
+
+    rows = []
+    for name in a.models.split(','):
+        d = os.path.join(work, name)
+        onnx = os.path.join(work, name + '.onnx')
+        if not os.path.exists(onnx):
+            export_models.export(name, work)
+        inp = os.path.join(work, name + '.input.bin')
+        ref = np.fromfile(os.path.join(work, name + '.output.bin'), '<f4')
+        macs = int(re.search(r'([0-9,]+) multiply-adds', sh(f'{resnetc} --summary {onnx}')).group(1).replace(',', ''))
+        sh(f'{resnetc} {onnx} -o {d} --name {name} -q && make -s -C {d}')
+        exe = os.path.join(d, name)
+        sh(f'{exe} {inp} {d}/out.bin')
+        err = {'resnetc': float(np.abs(np.fromfile(f'{d}/out.bin', '<f4') - ref).max() / np.abs(ref).max())}
+
+        ort = subprocess.Popen(['node', os.path.join(HERE, 'ort_serve.js'), onnx, inp, '1'],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                               env=dict(os.environ, NODE_PATH=os.path.join(HERE, 'node_modules')))
+        hello = json.loads(ort.stdout.readline())
+        ort_version = hello['version']
+        err['onnxruntime'] = float(np.abs(np.array(hello['output'], 'f4') - ref).max() / np.abs(ref).max())
+
+        model, x = export_models.build(name)
+        with torch.no_grad():
+            ts = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, x)))
+            for _ in range(3):
+                y = ts(x)
+        err['pytorch'] = float(np.abs(y.numpy().ravel() - ref).max() / np.abs(ref).max())
+
+        t = {'resnetc': [], 'onnxruntime': [], 'pytorch': []}
+        rmin = []
+        for r in range(a.rounds):
+            out = sh(f'{exe} --bench {a.runs} {inp}')
+            m = re.search(r'median_ms=([0-9.]+) min_ms=([0-9.]+)', out)
+            t['resnetc'].append(float(m.group(1)))
+            rmin.append(float(m.group(2)))
+            ort.stdin.write(f'run {a.runs}\n')
+            ort.stdin.flush()
+            t['onnxruntime'] += json.loads(ort.stdout.readline())['times']
+            with torch.no_grad():
+                for _ in range(a.runs):
+                    t0 = time.perf_counter()
+                    ts(x)
+                    t['pytorch'].append((time.perf_counter() - t0) * 1e3)
+        ort.stdin.write('quit\n')
+        ort.stdin.flush()
+        ort.wait()
+        med = {k: statistics.median(v) for k, v in t.items()}
+        mn = {k: min(v) for k, v in t.items()}
+        mn['resnetc'] = min(rmin)
+        rows.append(dict(name=name, macs=macs, med=med, mn=mn, err=err))
+        print(f"{name}: resnetc {med['resnetc']:.2f} ms, ORT {med['onnxruntime']:.2f} ms, "
+              f"PyTorch {med['pytorch']:.2f} ms, ratio {med['resnetc'] / med['onnxruntime']:.2f}", flush=True)
+
+    cc = sh('cc --version').splitlines()[0]
+    lines = [
+        '# Benchmarks',
+        '',
+        'Made by `bench/run.sh` (`/usr/bin/python3 bench/bench.py` after installing onnxruntime-node), '
+        f'{time.strftime("%Y-%m-%d")}. Batch 1, float32, one thread, engines interleaved in '
+        f'{a.rounds} rounds of {a.runs} runs each. Latency in ms; ratio = resnetc / ONNX Runtime '
+        '(median); GFLOP/s = 2 x multiply-adds / median.',
+        '',
+        f'- Machine: {cpu_name()}, {os.cpu_count()} cores (shared; medians and ratios, not absolute times, are what to read)',
+        f'- resnetc: generated C built with `{cc}`, `-O3 -march=native`',
+        f'- ONNX Runtime: onnxruntime-node {ort_version} (CPU, graph optimisation level all)',
+        f'- PyTorch: {torch.__version__} (TorchScript traced, frozen, optimize_for_inference)',
+        f'- Single-core FMA peak (bench/peak.c): ' + (f'{peak:.0f} GFLOP/s' if peak else 'not measured'),
+        '',
+        '| model | GMAC | resnetc median / min | ONNX Runtime median / min | PyTorch median / min | resnetc / ORT | resnetc GFLOP/s | % of peak | max rel. error vs PyTorch (resnetc, ORT) |',
+        '|---|---|---|---|---|---|---|---|---|',
+    ]
+    for r in rows:
+        md, mn = r['med'], r['mn']
+        gf = 2 * r['macs'] / (md['resnetc'] * 1e6)
+        pct = f'{100 * gf / peak:.0f}%' if peak else '-'
+        lines.append(f"| {r['name']} | {r['macs'] / 1e9:.2f} | {md['resnetc']:.2f} / {mn['resnetc']:.2f} | "
+                     f"{md['onnxruntime']:.2f} / {mn['onnxruntime']:.2f} | {md['pytorch']:.2f} / {mn['pytorch']:.2f} | "
+                     f"**{md['resnetc'] / md['onnxruntime']:.2f}** | {gf:.1f} | {pct} | "
+                     f"{r['err']['resnetc']:.1e}, {r['err']['onnxruntime']:.1e} |")
+    lines.append('')
+    with open(a.out + '.tmp', 'w') as f:
+        f.write('\n'.join(lines))
+    os.replace(a.out + '.tmp', a.out)
+    print('wrote', a.out)
+
+
+if __name__ == '__main__':
+    main()
