@@ -34,6 +34,20 @@ static int foldable(const Node *n) {
   return 1;
 }
 
+/* A BatchNormalization whose constant variance + epsilon is not positive in
+ * some channel computes NaN or Inf there (1/sqrt of it): legal ONNX, so a
+ * warning, not an error - but never silently. */
+static void warn_bn_variance(const Node *n) {
+  const Tensor *v = n->nin > 4 ? n->in[4] : NULL;
+  if (!v || !ir_is_const(v) || !v->data) return;
+  int64_t c = ir_numel(v), bad = 0;
+  for (int64_t i = 0; i < c; i++)
+    if (!(ir_get_f64(v, i) + n->a.epsilon > 0)) bad++;
+  if (bad)
+    ir_warn("node '%s' (BatchNormalization): variance + epsilon is not positive in %" PRId64
+            " of %" PRId64 " channels: the output is NaN or Inf there", n->name, bad, c);
+}
+
 void shape_infer_and_fold(Graph *g, int64_t max_fold_bytes) {
   if (max_fold_bytes <= 0) max_fold_bytes = DEFAULT_MAX_FOLD_BYTES;
   ir_current_graph = g;     /* messages name nodes of this graph */
@@ -43,6 +57,7 @@ void shape_infer_and_fold(Graph *g, int64_t max_fold_bytes) {
     Node *n = g->nodes[i];
     if (n->dead) continue;
     shape_infer_node(g, n);
+    if (n->op == OP_BATCHNORM) warn_bn_variance(n);
     if (!foldable(n)) continue;
     for (int j = 0; j < n->nout; j++) {
       Tensor *t = n->out[j];
