@@ -47,8 +47,9 @@ static const char usage_text[] =
 "  --random-weights SEED   (.resnet) He-initialised random weights from SEED,\n"
 "                          for benchmarks\n"
 "  --batch N               value of a dynamic batch dimension (default 1)\n"
-"  --max-memory BYTES      refuse a model whose weights or folded constants\n"
-"                          exceed BYTES (suffixes K, M, G; default 4G)\n"
+"  --max-memory BYTES      refuse a model whose weights, folded constants or\n"
+"                          activation arena exceed BYTES (suffixes K, M, G;\n"
+"                          default 4G)\n"
 "Optimiser:\n"
 "  -O0, -O2                no optimisation, or all passes (default -O2)\n"
 "  --passes=LIST           run only the comma-separated passes in LIST\n"
@@ -269,6 +270,10 @@ static int optimise(Graph *g, Cli *c, PassLog *log) {
   }
   c->po.log = log;
   passes_run(g, &c->po);
+  /* the generated code needs the arena at run time: bounded like the weights */
+  if (g->arena_bytes > c->max_memory)
+    ir_fail("the model needs %" PRId64 " bytes of activation memory (its arena), more than the "
+            "--max-memory limit of %" PRId64 " bytes", g->arena_bytes, c->max_memory);
   ir_try_end(&t);
   return 0;
 }

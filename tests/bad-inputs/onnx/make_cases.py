@@ -601,11 +601,36 @@ def huge_group():
     return conv_model(attrs={'group': 1 << 62})
 
 
+@case
+def huge_activation():
+    # 1 x 2 x 2^20 x 2^20 floats: more elements than the generated code indexes
+    return conv_model(xshape=(1, 2, 1 << 20, 1 << 20))
+
+
+@case
+def arena_over_max_memory():
+    # no weights to speak of, but 8 x 1024 x 1024 floats (32 MiB) of activations
+    # between the two convolutions, with --max-memory 1M
+    return model([helper.make_node('Conv', ['x', 'W1'], ['h'], name='conv1', pads=[1, 1, 1, 1]),
+                  helper.make_node('Relu', ['h'], ['r'], name='relu1'),
+                  helper.make_node('Conv', ['r', 'W2'], ['y'], name='conv2')],
+                 [vi('x', [1, 1, 1024, 1024])], [vi('y', None)],
+                 [w('W1', [8, 1, 3, 3]), w('W2', [1, 8, 1, 1])])
+
+
 # ---- values --------------------------------------------------------------------
 
 @case
 def nan_weights():
     return conv_model(winit=w('W', [4, 2, 3, 3], value=np.nan))
+
+
+@case
+def negative_variance():
+    inits = [w('s', [2]), w('b', [2]), w('m', [2]), w('v', [2], value=-1.0)]
+    return model([helper.make_node('BatchNormalization', ['x', 's', 'b', 'm', 'v'], ['y'],
+                                   name='bn1')],
+                 [vi('x', [1, 2, 4, 4])], [vi('y', None)], inits)
 
 
 @case
