@@ -22,6 +22,7 @@
  * cannot make the compiler allocate terabytes, alone or together.
  */
 #include <inttypes.h>
+#include <string.h>
 
 #include "shape.h"
 
@@ -43,9 +44,18 @@ static void warn_bn_variance(const Node *n) {
   int64_t c = ir_numel(v), bad = 0;
   for (int64_t i = 0; i < c; i++)
     if (!(ir_get_f64(v, i) + n->a.epsilon > 0)) bad++;
-  if (bad)
-    ir_warn("node '%s' (BatchNormalization): variance + epsilon is not positive in %" PRId64
-            " of %" PRId64 " channels: the output is NaN or Inf there", n->name, bad, c);
+  if (!bad) return;
+  const Graph *g = ir_current_graph;
+  if (g && !g->opset && strchr(n->name, ':')) {   /* .resnet: "file:line:col: warning: ..." */
+    const char *src = ir_source;
+    ir_source = n->name;
+    ir_warn("BatchNormalization: variance + epsilon is not positive in %" PRId64 " of %" PRId64
+            " channels: the output is NaN or Inf there", bad, c);
+    ir_source = src;
+    return;
+  }
+  ir_warn("node '%s' (BatchNormalization): variance + epsilon is not positive in %" PRId64
+          " of %" PRId64 " channels: the output is NaN or Inf there", n->name, bad, c);
 }
 
 void shape_infer_and_fold(Graph *g, int64_t max_fold_bytes) {
