@@ -1749,6 +1749,27 @@ static int bind_file(Elab *E, LoadCtx *ctx, const char *path, Loc at) {
     }
   }
   st_close(&ctx->st);
+  /* NaN or Inf in weights is legal but makes the outputs so: warned, as
+   * the ONNX front end does */
+  int nbad = 0;
+  const char *first = NULL;
+  for (int i = 0; i < E->nslots; i++) {
+    const Tensor *t = E->slots[i].t;
+    const float *d = t->data;
+    for (int64_t k = 0, n = ir_numel(t); k < n; k++)
+      if (!isfinite(d[k])) {
+        if (nbad++ == 0) first = t->name;
+        break;
+      }
+  }
+  if (nbad && !ir_quiet) {
+    if (nbad > 1)
+      fprintf(stderr, "%s: warning: weight '%s' (and %d more) in '%s' contains NaN or Inf values\n",
+              P->file, first, nbad - 1, path);
+    else
+      fprintf(stderr, "%s: warning: weight '%s' in '%s' contains NaN or Inf values\n", P->file,
+              first, path);
+  }
   return 0;
 }
 
