@@ -1,0 +1,47 @@
+/*
+ * fuzz_resnet.c - libFuzzer target: .resnet source -> IR -> shapes -> passes.
+ *
+ * One input is one .resnet source.  resnet_load_buffer parses it (flex +
+ * bison), checks names and arguments, elaborates the network and binds
+ * seeded random weights (He initialisation, so no file is read); when that
+ * succeeds the graph goes through fz_pipeline (fuzz_common.h): shape
+ * inference, the optimiser at -O2 with ir_verify, the printers, and the
+ * differential check against the reference evaluator.  Refusals are fine
+ * (ir_quiet = 1 silences their messages); a crash, sanitizer report,
+ * ir_die, leak or miscompiled model is a bug.
+ *
+ * Weights are bounded to 16 MiB (ResnetOptions.max_weight_bytes): larger
+ * networks are refused before anything is drawn, so a run stays fast.
+ */
+#include "front_resnet.h"
+#include "fuzz_common.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+  ir_quiet = getenv("RN_FUZZ_VERBOSE") == NULL;
+  return 0;
+}
+
+typedef struct Input { const uint8_t *data; size_t size; } Input;
+
+static Graph *load(void *ctx) {
+  const Input *in = ctx;
+  ResnetOptions ro;
+  memset(&ro, 0, sizeof ro);
+  ro.random_weights = 1;
+  ro.seed = 7;
+  ro.batch = 1;
+  ro.max_weight_bytes = (int64_t)16 << 20;
+  return resnet_load_buffer((const char *)in->data, in->size, "fuzz.resnet", &ro);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  Input in = {data, size};
+  Graph *g = load(&in);
+  if (!g) return 0;
+  fz_pipeline(g, load, &in);
+  ir_graph_free(g);
+  ir_current_graph = NULL;
+  return 0;
+}
