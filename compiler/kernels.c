@@ -1,0 +1,365 @@
+/*
+ * kernels.c - shape classes and register tiles of the fast kernels, and
+ * the m4 expansion of their templates (see kernels.h).
+ *
+ * Tile choice.  A tile of T channel blocks x P pixels keeps A = T*(16/VL)*P
+ * accumulators in registers; each step (one input channel of one kernel
+ * tap) loads T*(16/VL) weight vectors and broadcasts P input scalars
+ * (NEON: P/4 quad loads, then fmla by lane).  We pick the (T, P) that fits
+ * the register file and minimises the modelled cycles of the whole layer:
+ *
+ *   steps * max(FMAs / fma_ports, loads / load_ports, fma_latency)
+ *
+ * where steps counts the padded tiles, so a tile that divides the output
+ * width and channel count wins over a larger one that wastes an edge.  At
+ * least latency x ports independent accumulators are needed to hide the
+ * FMA latency, which the max() expresses.  The input-channel chunk keeps a
+ * chunk of packed weights (T blocks x chunk) within KERN_W_BUDGET bytes,
+ * the part of L2 we give to weights.
+ */
+#include "kernels.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct IsaModel {
+  KIsa isa;
+  const char *m4;       /* prefix of the tile macros in the templates */
+  int vl;               /* float lanes per vector */
+  int regs;             /* vector registers */
+  int fma_ports, load_ports, fma_lat;
+} IsaModel;
+
+static const IsaModel models[] = {
+  {KISA_AVX512, "AVX512", 16, 32, 2, 2, 4},
+  {KISA_AVX2, "AVX2", 8, 16, 2, 2, 4},
+  {KISA_NEON, "NEON", 4, 32, 2, 2, 4},
+};
+
+#define KERN_W_BUDGET (256 * 1024)
+
+const char *kisa_name(KIsa isa) {
+  switch (isa) {
+  case KISA_SCALAR: return "scalar";
+  case KISA_AVX2: return "avx2";
+  case KISA_AVX512: return "avx512";
+  case KISA_NEON: return "neon";
+  default: return "all";
+  }
+}
+
+int kisa_parse(const char *list) {
+  int mask = KISA_SCALAR;
+  const char *p = list;
+  while (*p) {
+    size_t n = strcspn(p, ",");
+    if (n == 3 && strncmp(p, "all", 3) == 0) mask |= KISA_ALL;
+    else if (n == 6 && strncmp(p, "scalar", 6) == 0) mask |= KISA_SCALAR;
+    else if (n == 8 && strncmp(p, "portable", 8) == 0) mask |= KISA_SCALAR;
+    else if (n == 4 && strncmp(p, "avx2", 4) == 0) mask |= KISA_AVX2;
+    else if (n == 6 && strncmp(p, "avx512", 6) == 0) mask |= KISA_AVX512;
+    else if (n == 4 && strncmp(p, "neon", 4) == 0) mask |= KISA_NEON;
+    else if (n == 6 && strncmp(p, "x86-64", 6) == 0) mask |= KISA_AVX2 | KISA_AVX512;
+    else if (n == 7 && strncmp(p, "aarch64", 7) == 0) mask |= KISA_NEON;
+    else return -1;
+    p += n;
+    if (*p == ',') p++;
+  }
+  return mask;
+}
+
+int kconv_from_node(const Node *n, int ib, KConv *c) {
+  const Tensor *x = n->in[0], *w = n->in[1], *y = n->out[0];
+  memset(c, 0, sizeof *c);
+  if (n->op != OP_CONV || n->a.nsp != 2 || n->a.group != 1) return -1;
+  if (n->a.dilation[0] != 1 || n->a.dilation[1] != 1) return -1;
+  if (x->rank != 4 || w->rank != 4 || y->rank != 4 || x->dims[0] != 1) return -1;
+  if (x->dtype != DT_FLOAT) return -1;
+  c->cin = (int)x->dims[1];
+  c->h = (int)x->dims[2];
+  c->w = (int)x->dims[3];
+  c->cout = (int)y->dims[1];
+  c->oh = (int)y->dims[2];
+  c->ow = (int)y->dims[3];
+  c->kh = (int)n->a.kernel[0];
+  c->kw = (int)n->a.kernel[1];
+  c->sh = (int)n->a.stride[0];
+  c->sw = (int)n->a.stride[1];
+  c->pt = (int)n->a.pad_begin[0];
+  c->pl = (int)n->a.pad_begin[1];
+  c->ib = ib;
+  c->res = n->nin > 3 && n->in[3] != NULL;
+  c->act = n->a.act;
+  c->act_lo = (float)n->a.act_lo;
+  c->act_hi = (float)n->a.act_hi;
+  c->act_alpha = (float)n->a.act_alpha;
+  return 0;
+}
+
+KConv kconv_canonical(const KConv *c) {
+  KConv k = *c;
+  if (c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 && c->pt == 0 &&
+      c->pl == 0 && c->oh == c->h && c->ow == c->w) {
+    k.w = k.ow = c->h * c->w;
+    k.h = k.oh = 1;
+  }
+  return k;
+}
+
+static int cdiv(int a, int b) { return (a + b - 1) / b; }
+
+/* Modelled cycles of the layer for tile (t, p) on model m. */
+static double tile_cost(const KConv *c, const IsaModel *m, int t, int p) {
+  int nvb = KERN_BLOCK / m->vl;
+  int ocbt = cdiv(c->cout, KERN_BLOCK);
+  double nv = (double)t * nvb, fmas = nv * p;
+  double loads = m->isa == KISA_NEON && c->ib % 4 == 0 ? nv + p / 4.0 : nv + p;
+  double step = fmas / m->fma_ports;
+  if (loads / m->load_ports > step) step = loads / m->load_ports;
+  if (m->fma_lat > step) step = m->fma_lat;
+  double tiles = (double)cdiv(ocbt, t) * c->oh * cdiv(c->ow, p);
+  /* a remainder oc group runs with fewer vectors: charge it in full */
+  return tiles * step;
+}
+
+void kconv_tile(const KConv *c0, KIsa isa, KTile *tile) {
+  KConv c = kconv_canonical(c0);
+  int ocbt = cdiv(c.cout, KERN_BLOCK);
+  const IsaModel *m = NULL;
+  for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
+    if (models[i].isa == isa) m = &models[i];
+  memset(tile, 0, sizeof *tile);
+  if (!m) {   /* the portable body: one pixel, one block */
+    tile->ocb = 1;
+    tile->px = 1;
+  } else {
+    int nvb = KERN_BLOCK / m->vl;
+    double best = 0;
+    for (int t = 1; t <= ocbt && t * nvb <= m->regs; t++)
+      for (int p = 1; p <= c.ow && p <= 32; p++) {
+        int nv = t * nvb, live;
+        if (m->isa == KISA_NEON && c.ib % 4 == 0) live = nv * p + p + 2;
+        else live = nv * p + nv + 1;
+        if (live > m->regs) continue;
+        double cost = tile_cost(&c, m, t, p);
+        /* ties: fewer, wider tiles (less loop overhead) */
+        if (!tile->ocb || cost < best * 0.999) {
+          best = cost;
+          tile->ocb = t;
+          tile->px = p;
+        }
+      }
+  }
+  tile->icc = 0;
+  kconv_tile_finish(&c, tile);
+}
+
+void kconv_tile_finish(const KConv *c0, KTile *tile) {
+  KConv c = kconv_canonical(c0);
+  int icb = cdiv(c.cin, c.ib);
+  if (tile->icc <= 0) {
+    long wblk = (long)tile->ocb * KERN_BLOCK * c.ib * c.kh * c.kw * 4;
+    tile->icc = (int)(KERN_W_BUDGET / wblk);
+    if (tile->icc < 1) tile->icc = 1;
+    if (tile->icc > icb) tile->icc = icb;
+    /* balance the chunks: 5 blocks in chunks of 4 -> 3 + 2 */
+    tile->icc = cdiv(icb, cdiv(icb, tile->icc));
+  }
+  if (tile->icc > icb) tile->icc = icb;
+  int p = tile->px;
+  tile->nt = cdiv(c.ow, p);
+  tile->tl = tile->tr = -1;
+  for (int t = 0; t < tile->nt; t++) {
+    int ox0 = t * p;
+    int inner = ox0 + p <= c.ow && ox0 * c.sw - c.pl >= 0 &&
+                (ox0 + p - 1) * c.sw - c.pl + c.kw <= c.w;
+    if (inner && tile->tl < 0) tile->tl = t;
+    if (inner) tile->tr = t + 1;
+  }
+  if (tile->tl < 0) tile->tl = tile->tr = tile->nt;
+}
+
+static const char *act_name(Act a) {
+  switch (a) {
+  case ACT_RELU: return "relu";
+  case ACT_CLIP: return "clip";
+  case ACT_LEAKYRELU: return "leaky";
+  default: return "none";
+  }
+}
+
+void kconv_name(const KConv *c, char *buf, size_t n) {
+  char s[32], p[32];
+  if (c->sh == c->sw) snprintf(s, sizeof s, "%d", c->sh);
+  else snprintf(s, sizeof s, "%dx%d", c->sh, c->sw);
+  if (c->pt == c->pl) snprintf(p, sizeof p, "%d", c->pt);
+  else snprintf(p, sizeof p, "%dx%d", c->pt, c->pl);
+  int m = snprintf(buf, n, "conv%dx%ds%sp%s_%s%d_%d_%dx%d", c->kh, c->kw, s, p,
+                   c->ib == 1 ? "nchw" : "", c->cin, c->cout, c->h, c->w);
+  /* the bottom/right padding is implied by the output size, which the
+   * name carries when it differs from the symmetric one */
+  int oh_sym = (c->h + 2 * c->pt - c->kh) / c->sh + 1;
+  int ow_sym = (c->w + 2 * c->pl - c->kw) / c->sw + 1;
+  if (m < 0 || (size_t)m >= n) return;
+  if (c->oh != oh_sym || c->ow != ow_sym)
+    m += snprintf(buf + m, n - (size_t)m, "_o%dx%d", c->oh, c->ow);
+  if (m < 0 || (size_t)m >= n) return;
+  if (c->res) m += snprintf(buf + m, n - (size_t)m, "_res");
+  if (m < 0 || (size_t)m >= n) return;
+  if (c->act == ACT_CLIP || c->act == ACT_LEAKYRELU) {
+    /* the constants are part of the specialisation */
+    unsigned h = 2166136261u;
+    float v[3] = {c->act_lo, c->act_hi, c->act_alpha};
+    const unsigned char *b = (const unsigned char *)v;
+    for (size_t i = 0; i < sizeof v; i++) h = (h ^ b[i]) * 16777619u;
+    snprintf(buf + m, n - (size_t)m, "_%s%08x", act_name(c->act), h);
+  } else if (c->act == ACT_RELU) {
+    snprintf(buf + m, n - (size_t)m, "_relu");
+  }
+}
+
+/* A C float literal, exact (hexadecimal); infinities become the largest
+ * finite float, which clips every finite value the same way. */
+static const char *flit(char *buf, size_t n, float v) {
+  if (v != v) v = 0.0f;
+  if (v > 3.4028234663852886e38f) v = 3.4028234663852886e38f;
+  if (v < -3.4028234663852886e38f) v = -3.4028234663852886e38f;
+  snprintf(buf, n, "%af", (double)v);
+  return buf;
+}
+
+int64_t kconv_flops(const KConv *c) {
+  return 2LL * c->cout * c->oh * c->ow * (int64_t)c->cin * c->kh * c->kw;
+}
+
+size_t kconv_x_floats(const KConv *c) {
+  return (size_t)cdiv(c->cin, c->ib) * c->h * c->w * c->ib;
+}
+size_t kconv_w_floats(const KConv *c) {
+  return (size_t)cdiv(c->cout, KERN_BLOCK) * cdiv(c->cin, c->ib) * c->kh * c->kw *
+         c->ib * KERN_BLOCK;
+}
+size_t kconv_y_floats(const KConv *c) {
+  return (size_t)cdiv(c->cout, KERN_BLOCK) * c->oh * c->ow * KERN_BLOCK;
+}
+
+void kconv_prelude(FILE *f, const KConv *c0, const char *name, unsigned isas,
+                   const KTile *force) {
+  KConv c = kconv_canonical(c0);
+  fprintf(f, "m4_define(`KNAME', `%s')m4_dnl\n", name);
+  fprintf(f, "m4_define(`CIN', %d)m4_define(`COUT', %d)m4_dnl\n", c.cin, c.cout);
+  fprintf(f, "m4_define(`H', %d)m4_define(`W', %d)m4_define(`OH', %d)m4_define(`OW', %d)m4_dnl\n",
+          c.h, c.w, c.oh, c.ow);
+  fprintf(f, "m4_define(`KH', %d)m4_define(`KW', %d)m4_define(`SH', %d)m4_define(`SW', %d)m4_dnl\n",
+          c.kh, c.kw, c.sh, c.sw);
+  fprintf(f, "m4_define(`PT', %d)m4_define(`PL', %d)m4_define(`IB', %d)m4_dnl\n",
+          c.pt, c.pl, c.ib);
+  fprintf(f, "m4_define(`RES', %d)m4_define(`ACT', `%s')m4_dnl\n", c.res, act_name(c.act));
+  /* hexadecimal float literals: exact */
+  char l[40], h[40], a[40];
+  fprintf(f, "m4_define(`ACT_LO', `%s')m4_define(`ACT_HI', `%s')m4_define(`ACT_ALPHA', `%s')m4_dnl\n",
+          flit(l, sizeof l, c.act_lo), flit(h, sizeof h, c.act_hi), flit(a, sizeof a, c.act_alpha));
+  for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+    KTile t;
+    if (!(isas & models[i].isa)) continue;
+    if (force) {
+      t = *force;
+      kconv_tile_finish(&c, &t);
+    } else {
+      kconv_tile(&c, models[i].isa, &t);
+    }
+    const char *p = models[i].m4;
+    fprintf(f, "m4_define(`ISA_%s', 1)m4_define(`%s_OCB', %d)m4_define(`%s_PX', %d)"
+               "m4_define(`%s_ICC', %d)m4_dnl\n", p, p, t.ocb, p, t.px, p, t.icc);
+    fprintf(f, "m4_define(`%s_TL', %d)m4_define(`%s_TR', %d)m4_define(`%s_NT', %d)m4_dnl\n",
+            p, t.tl, p, t.tr, p, t.nt);
+  }
+  KTile t;
+  if (force) {
+    t = *force;
+    kconv_tile_finish(&c, &t);
+  } else {
+    kconv_tile(&c, KISA_SCALAR, &t);
+  }
+  fprintf(f, "m4_define(`SCALAR_ICC', %d)m4_dnl\n", t.icc);
+}
+
+/* ---- m4 ------------------------------------------------------------------ */
+
+struct rn_embedded_file { const char *name; const char *text; size_t len; };
+extern const struct rn_embedded_file rn_templates[];
+
+int kern_m4(const char *template_name, const char *dir, const char *prelude, FILE *out) {
+  char path[4096], tmp[] = "/tmp/resnetc-m4-XXXXXX";
+  const char *text = NULL;
+  size_t len = 0;
+  char *owned = NULL;
+  int rc = -1;
+  if (dir) {
+    snprintf(path, sizeof path, "%s/%s", dir, template_name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+      fprintf(stderr, "resnetc: error: cannot read template %s: %s\n", path, strerror(errno));
+      return -1;
+    }
+    size_t cap = 1 << 16;
+    owned = malloc(cap);
+    for (size_t k; owned && (k = fread(owned + len, 1, cap - len, f)) > 0;) {
+      len += k;
+      if (len == cap) {
+        char *p = realloc(owned, cap *= 2);
+        if (!p) { free(owned); owned = NULL; }
+        owned = p;
+      }
+    }
+    fclose(f);
+    if (!owned) {
+      fprintf(stderr, "resnetc: error: out of memory reading %s\n", path);
+      return -1;
+    }
+    text = owned;
+  } else {
+    for (const struct rn_embedded_file *e = rn_templates; e->name; e++)
+      if (strcmp(e->name, template_name) == 0) {
+        text = e->text;
+        len = e->len;
+      }
+    if (!text) {
+      fprintf(stderr, "resnetc: error: no template %s\n", template_name);
+      return -1;
+    }
+  }
+  int fd = mkstemp(tmp);
+  FILE *in = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (!in) {
+    fprintf(stderr, "resnetc: error: cannot create a temporary file: %s\n", strerror(errno));
+    if (fd >= 0) { close(fd); unlink(tmp); }
+    free(owned);
+    return -1;
+  }
+  int ok = fputs(prelude, in) >= 0 && fwrite(text, 1, len, in) == len;
+  ok = fclose(in) == 0 && ok;
+  free(owned);
+  if (ok) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "%s -P %s", M4_PROGRAM, tmp);
+    FILE *p = popen(cmd, "r");
+    if (p) {
+      char buf[1 << 14];
+      size_t k;
+      while ((k = fread(buf, 1, sizeof buf, p)) > 0)
+        if (fwrite(buf, 1, k, out) != k) ok = 0;
+      int st = pclose(p);
+      if (st == 0 && ok) rc = 0;
+      else fprintf(stderr, "resnetc: error: m4 failed on template %s\n", template_name);
+    } else {
+      fprintf(stderr, "resnetc: error: cannot run %s\n", M4_PROGRAM);
+    }
+  } else {
+    fprintf(stderr, "resnetc: error: cannot write %s\n", tmp);
+  }
+  unlink(tmp);
+  return rc;
+}

@@ -1,0 +1,82 @@
+/*
+ * kernels.h - the fast kernels: shape classes, register tiles per ISA, and
+ * the expansion of their m4 templates (templates/conv_nchwc.m4 ...).
+ *
+ * The emitter describes one layer with a KConv, asks kconv_name() for the
+ * function name (layers of equal shape share it), writes kconv_prelude()
+ * followed by the template through kern_m4(), and packs the weights with
+ * pack.h.  The register tile of every ISA is chosen here, at compile time,
+ * from the layer's shape (kconv_tile), so the template only unrolls.
+ *
+ * Layout decision: the channel block is 16 for every ISA (NCHW16c), so one
+ * generated file, one packed weight array and one memory plan serve every
+ * target; AVX2 handles a block as two 8-lane halves and NEON as four
+ * 4-lane quarters.  Channel counts are padded to a multiple of 16 with
+ * zeros (weights, bias and activations), which keeps the pad channels zero
+ * through every layer.
+ */
+#ifndef RESNETC_KERNELS_H
+#define RESNETC_KERNELS_H
+#include <stddef.h>
+#include <stdio.h>
+#include "ir.h"
+
+#define KERN_BLOCK 16   /* channel block of LAYOUT_NCHWC, every ISA */
+
+/* Instruction sets that bodies are generated for (a bit mask). */
+typedef enum KIsa {
+  KISA_SCALAR = 1,   /* portable C, always emitted (the reference) */
+  KISA_AVX2 = 2,     /* __AVX2__ && __FMA__ */
+  KISA_AVX512 = 4,   /* __AVX512F__ */
+  KISA_NEON = 8,     /* __ARM_NEON && __aarch64__ */
+  KISA_ALL = 15
+} KIsa;
+const char *kisa_name(KIsa isa);   /* "scalar", "avx2", "avx512", "neon" */
+/* Parses a --target list "avx512,avx2" (or "all", "native"...) into a
+ * mask; scalar is always included.  Returns -1 on an unknown name. */
+int kisa_parse(const char *list);
+
+/* One direct convolution, NCHW16c (or plain NCHW input when ib = 1). */
+typedef struct KConv {
+  int cin, cout;         /* real channel counts (padded to 16 in memory) */
+  int h, w, oh, ow;      /* input and output size */
+  int kh, kw, sh, sw;    /* kernel and stride; dilation 1, group 1 */
+  int pt, pl;            /* top and left padding; bottom/right follow */
+  int ib;                /* input block: 16, or 1 for plain NCHW input */
+  int res;               /* 1: y = act(conv + b + r) */
+  Act act;               /* ACT_NONE, ACT_RELU, ACT_CLIP, ACT_LEAKYRELU */
+  float act_lo, act_hi, act_alpha;
+} KConv;
+
+/* A register tile: ocb channel blocks x px pixels of one output row;
+ * icc input blocks per cache chunk; tiles [tl, tr) of a row are interior
+ * (touch no padding), nt tiles per row. */
+typedef struct KTile { int ocb, px, icc, tl, tr, nt; } KTile;
+
+/* Describes a conv for kconv_* from its shape; returns 0, or -1 when the
+ * fast path does not apply (dilation, groups, not 2-D...). */
+int kconv_from_node(const Node *n, int ib, KConv *c);
+/* 1x1 stride-1 unpadded convs are run as one row of h*w pixels. */
+KConv kconv_canonical(const KConv *c);
+void kconv_tile(const KConv *c, KIsa isa, KTile *t);
+/* Completes a tile whose ocb and px are set: icc (when <= 0) and the
+ * interior range. */
+void kconv_tile_finish(const KConv *c, KTile *t);
+/* "conv3x3s1p1_64_64_56x56_relu_res": op, shape class, epilogue. */
+void kconv_name(const KConv *c, char *buf, size_t n);
+/* m4_define lines for templates/conv_nchwc.m4 (KNAME = name).  force, if
+ * not NULL, imposes ocb/px/icc on every ISA (tests sweep tile edges). */
+void kconv_prelude(FILE *f, const KConv *c, const char *name, unsigned isas,
+                   const KTile *force);
+int64_t kconv_flops(const KConv *c);   /* 2 * MACs, real channels */
+
+/* Sizes in floats of the blocked tensors of a conv. */
+size_t kconv_x_floats(const KConv *c);
+size_t kconv_w_floats(const KConv *c);
+size_t kconv_y_floats(const KConv *c);
+
+/* Expands templates/NAME (the embedded copy, or dir/NAME when dir is not
+ * NULL) with GNU m4 -P after the prelude text; appends the output to out.
+ * Returns 0, or -1 after printing one error line. */
+int kern_m4(const char *template_name, const char *dir, const char *prelude, FILE *out);
+#endif
