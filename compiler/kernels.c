@@ -77,6 +77,8 @@ int kconv_from_node(const Node *n, int ib, KConv *c) {
   if (n->a.dilation[0] != 1 || n->a.dilation[1] != 1) return -1;
   if (x->rank != 4 || w->rank != 4 || y->rank != 4 || x->dims[0] != 1) return -1;
   if (x->dtype != DT_FLOAT) return -1;
+  for (int i = 1; i < 4; i++)
+    if (x->dims[i] <= 0 || y->dims[i] <= 0 || w->dims[i] <= 0) return -1;
   c->cin = (int)x->dims[1];
   c->h = (int)x->dims[2];
   c->w = (int)x->dims[3];
@@ -110,6 +112,14 @@ KConv kconv_canonical(const KConv *c) {
 
 static int cdiv(int a, int b) { return (a + b - 1) / b; }
 
+#define KERN_WGROUP 2
+
+int kconv_wgroup(const KConv *c) {
+  int ocbt = cdiv(c->cout, KERN_BLOCK);
+  int g = c->wg > 0 ? c->wg : KERN_WGROUP;
+  return g < ocbt ? g : ocbt;
+}
+
 /* Modelled cycles of the layer for tile (t, p) on model m. */
 static double tile_cost(const KConv *c, const IsaModel *m, int t, int p) {
   int nvb = KERN_BLOCK / m->vl;
@@ -119,9 +129,20 @@ static double tile_cost(const KConv *c, const IsaModel *m, int t, int p) {
   double step = fmas / m->fma_ports;
   if (loads / m->load_ports > step) step = loads / m->load_ports;
   if (m->fma_lat > step) step = m->fma_lat;
+  step += 1.0;   /* address arithmetic, loop control: favours larger tiles */
   double tiles = (double)cdiv(ocbt, t) * c->oh * cdiv(c->ow, p);
-  /* a remainder oc group runs with fewer vectors: charge it in full */
   return tiles * step;
+}
+
+/* Registers a tile needs.  AVX-512 folds the broadcast into the FMA
+ * (embedded broadcast), so accumulators and weights may fill all 32;
+ * AVX2 keeps one broadcast register and may read weights from memory
+ * operands; NEON holds one quad of inputs per pixel. */
+static int tile_regs(const IsaModel *m, int ib, int nv, int p) {
+  if (m->isa == KISA_AVX512) return nv * p + nv;
+  if (m->isa == KISA_AVX2) return nv * p + 2;
+  if (ib % 4 == 0) return nv * p + p + 1;
+  return nv * p + nv + 1;
 }
 
 void kconv_tile(const KConv *c0, KIsa isa, KTile *tile) {
@@ -137,12 +158,11 @@ void kconv_tile(const KConv *c0, KIsa isa, KTile *tile) {
   } else {
     int nvb = KERN_BLOCK / m->vl;
     double best = 0;
+    int g = kconv_wgroup(&c);
     for (int t = 1; t <= ocbt && t * nvb <= m->regs; t++)
       for (int p = 1; p <= c.ow && p <= 32; p++) {
-        int nv = t * nvb, live;
-        if (m->isa == KISA_NEON && c.ib % 4 == 0) live = nv * p + p + 2;
-        else live = nv * p + nv + 1;
-        if (live > m->regs) continue;
+        if (g % t != 0 && t % g != 0) continue;   /* tiles align with groups */
+        if (tile_regs(m, c.ib, t * nvb, p) > m->regs) continue;
         double cost = tile_cost(&c, m, t, p);
         /* ties: fewer, wider tiles (less loop overhead) */
         if (!tile->ocb || cost < best * 0.999) {
@@ -190,6 +210,20 @@ static const char *act_name(Act a) {
   }
 }
 
+static void act_suffix(Act act, float lo, float hi, float alpha, char *buf, size_t n) {
+  if (act == ACT_CLIP || act == ACT_LEAKYRELU) {
+    unsigned h = 2166136261u;
+    float v[3] = {lo, hi, alpha};
+    const unsigned char *b = (const unsigned char *)v;
+    for (size_t i = 0; i < sizeof v; i++) h = (h ^ b[i]) * 16777619u;
+    snprintf(buf, n, "_%s%08x", act_name(act), h);
+  } else if (act == ACT_RELU) {
+    snprintf(buf, n, "_relu");
+  } else {
+    snprintf(buf, n, "%s", "");
+  }
+}
+
 void kconv_name(const KConv *c, char *buf, size_t n) {
   char s[32], p[32];
   if (c->sh == c->sw) snprintf(s, sizeof s, "%d", c->sh);
@@ -208,16 +242,8 @@ void kconv_name(const KConv *c, char *buf, size_t n) {
   if (m < 0 || (size_t)m >= n) return;
   if (c->res) m += snprintf(buf + m, n - (size_t)m, "_res");
   if (m < 0 || (size_t)m >= n) return;
-  if (c->act == ACT_CLIP || c->act == ACT_LEAKYRELU) {
-    /* the constants are part of the specialisation */
-    unsigned h = 2166136261u;
-    float v[3] = {c->act_lo, c->act_hi, c->act_alpha};
-    const unsigned char *b = (const unsigned char *)v;
-    for (size_t i = 0; i < sizeof v; i++) h = (h ^ b[i]) * 16777619u;
-    snprintf(buf + m, n - (size_t)m, "_%s%08x", act_name(c->act), h);
-  } else if (c->act == ACT_RELU) {
-    snprintf(buf + m, n - (size_t)m, "_relu");
-  }
+  /* clip and leaky constants are part of the specialisation: hashed */
+  act_suffix(c->act, c->act_lo, c->act_hi, c->act_alpha, buf + m, n - (size_t)m);
 }
 
 /* A C float literal, exact (hexadecimal); infinities become the largest
@@ -238,7 +264,8 @@ size_t kconv_x_floats(const KConv *c) {
   return (size_t)cdiv(c->cin, c->ib) * c->h * c->w * c->ib;
 }
 size_t kconv_w_floats(const KConv *c) {
-  return (size_t)cdiv(c->cout, KERN_BLOCK) * cdiv(c->cin, c->ib) * c->kh * c->kw *
+  int g = kconv_wgroup(c);
+  return (size_t)cdiv(cdiv(c->cout, KERN_BLOCK), g) * g * cdiv(c->cin, c->ib) * c->kh * c->kw *
          c->ib * KERN_BLOCK;
 }
 size_t kconv_y_floats(const KConv *c) {
@@ -254,8 +281,8 @@ void kconv_prelude(FILE *f, const KConv *c0, const char *name, unsigned isas,
           c.h, c.w, c.oh, c.ow);
   fprintf(f, "m4_define(`KH', %d)m4_define(`KW', %d)m4_define(`SH', %d)m4_define(`SW', %d)m4_dnl\n",
           c.kh, c.kw, c.sh, c.sw);
-  fprintf(f, "m4_define(`PT', %d)m4_define(`PL', %d)m4_define(`IB', %d)m4_dnl\n",
-          c.pt, c.pl, c.ib);
+  fprintf(f, "m4_define(`PT', %d)m4_define(`PL', %d)m4_define(`IB', %d)m4_define(`WG', %d)m4_dnl\n",
+          c.pt, c.pl, c.ib, kconv_wgroup(&c));
   fprintf(f, "m4_define(`RES', %d)m4_define(`ACT', `%s')m4_dnl\n", c.res, act_name(c.act));
   /* hexadecimal float literals: exact */
   char l[40], h[40], a[40];
@@ -284,6 +311,86 @@ void kconv_prelude(FILE *f, const KConv *c0, const char *name, unsigned isas,
     kconv_tile(&c, KISA_SCALAR, &t);
   }
   fprintf(f, "m4_define(`SCALAR_ICC', %d)m4_dnl\n", t.icc);
+}
+
+/* ---- pooling, fully connected, reorders --------------------------------- */
+
+int kpool_from_node(const Node *n, KPool *p) {
+  const Tensor *x = n->in[0], *y = n->out[0];
+  memset(p, 0, sizeof *p);
+  if (x->rank != 4 || y->rank != 4 || x->dims[0] != 1 || x->dtype != DT_FLOAT) return -1;
+  p->c = (int)x->dims[1];
+  p->h = (int)x->dims[2];
+  p->w = (int)x->dims[3];
+  p->oh = (int)y->dims[2];
+  p->ow = (int)y->dims[3];
+  switch (n->op) {
+  case OP_GLOBALAVERAGEPOOL: case OP_GLOBALMAXPOOL:
+    p->kh = p->h;
+    p->kw = p->w;
+    p->sh = p->sw = 1;
+    p->max = n->op == OP_GLOBALMAXPOOL;
+    return 0;
+  case OP_MAXPOOL: case OP_AVERAGEPOOL:
+    if (n->a.nsp != 2 || n->nout > 1) return -1;   /* no Indices output */
+    if (n->a.dilation[0] > 1 || n->a.dilation[1] > 1) return -1;
+    p->kh = (int)n->a.kernel[0];
+    p->kw = (int)n->a.kernel[1];
+    p->sh = (int)n->a.stride[0];
+    p->sw = (int)n->a.stride[1];
+    p->pt = (int)n->a.pad_begin[0];
+    p->pl = (int)n->a.pad_begin[1];
+    p->pb = (int)n->a.pad_end[0];
+    p->pr = (int)n->a.pad_end[1];
+    p->max = n->op == OP_MAXPOOL;
+    p->count_pad = n->a.count_include_pad;
+    return 0;
+  default:
+    return -1;
+  }
+}
+
+void kpool_name(const KPool *p, char *buf, size_t n) {
+  if (p->kh == p->h && p->kw == p->w && p->oh == 1 && p->ow == 1 && !p->pt && !p->pl)
+    snprintf(buf, n, "global%spool_%d_%dx%d", p->max ? "max" : "avg", p->c, p->h, p->w);
+  else
+    snprintf(buf, n, "%spool%dx%ds%dx%dp%d%d%d%d%s_%d_%dx%d", p->max ? "max" : "avg", p->kh, p->kw,
+             p->sh, p->sw, p->pt, p->pl, p->pb, p->pr, !p->max && p->count_pad ? "_cip" : "",
+             p->c, p->h, p->w);
+}
+
+void kpool_prelude(FILE *f, const KPool *p, const char *name) {
+  fprintf(f, "m4_define(`KNAME', `%s')m4_define(`MODE', `%s')m4_define(`COUNT_PAD', %d)m4_dnl\n",
+          name, p->max ? "max" : "avg", p->count_pad);
+  fprintf(f, "m4_define(`C', %d)m4_define(`H', %d)m4_define(`W', %d)m4_define(`OH', %d)"
+             "m4_define(`OW', %d)m4_dnl\n", p->c, p->h, p->w, p->oh, p->ow);
+  fprintf(f, "m4_define(`KH', %d)m4_define(`KW', %d)m4_define(`SH', %d)m4_define(`SW', %d)m4_dnl\n",
+          p->kh, p->kw, p->sh, p->sw);
+  fprintf(f, "m4_define(`PT', %d)m4_define(`PL', %d)m4_define(`PB', %d)m4_define(`PR', %d)m4_dnl\n",
+          p->pt, p->pl, p->pb, p->pr);
+}
+
+void kfc_name(const KFc *c, char *buf, size_t n) {
+  char a[40];
+  act_suffix(c->act, c->act_lo, c->act_hi, c->act_alpha, a, sizeof a);
+  snprintf(buf, n, "fc_%d_%d%s%s", c->k, c->n, c->res ? "_res" : "", a);
+}
+
+void kfc_prelude(FILE *f, const KFc *c, const char *name) {
+  char l[40], h[40], a[40];
+  fprintf(f, "m4_define(`KNAME', `%s')m4_define(`K', %d)m4_define(`N', %d)m4_dnl\n", name, c->k, c->n);
+  fprintf(f, "m4_define(`RES', %d)m4_define(`ACT', `%s')m4_dnl\n", c->res, act_name(c->act));
+  fprintf(f, "m4_define(`ACT_LO', `%s')m4_define(`ACT_HI', `%s')m4_define(`ACT_ALPHA', `%s')m4_dnl\n",
+          flit(l, sizeof l, c->act_lo), flit(h, sizeof h, c->act_hi), flit(a, sizeof a, c->act_alpha));
+}
+
+void kreorder_name(int c, int hw, int to, char *buf, size_t n) {
+  snprintf(buf, n, "reorder_%s_%d_%d", to ? "to16c" : "from16c", c, hw);
+}
+
+void kreorder_prelude(FILE *f, int c, int hw, int to, const char *name) {
+  fprintf(f, "m4_define(`KNAME', `%s')m4_define(`C', %d)m4_define(`HW', %d)m4_define(`DIR', `%s')m4_dnl\n",
+          name, c, hw, to ? "to" : "from");
 }
 
 /* ---- m4 ------------------------------------------------------------------ */

@@ -46,6 +46,7 @@ typedef struct KConv {
   int res;               /* 1: y = act(conv + b + r) */
   Act act;               /* ACT_NONE, ACT_RELU, ACT_CLIP, ACT_LEAKYRELU */
   float act_lo, act_hi, act_alpha;
+  int wg;                /* output blocks per packed weight group, 0: auto */
 } KConv;
 
 /* A register tile: ocb channel blocks x px pixels of one output row;
@@ -56,6 +57,9 @@ typedef struct KTile { int ocb, px, icc, tl, tr, nt; } KTile;
 /* Describes a conv for kconv_* from its shape; returns 0, or -1 when the
  * fast path does not apply (dilation, groups, not 2-D...). */
 int kconv_from_node(const Node *n, int ib, KConv *c);
+/* Output blocks per group of the packed weights (pack_conv_nchwc's g):
+ * the same for every ISA, since one weight array serves them all. */
+int kconv_wgroup(const KConv *c);
 /* 1x1 stride-1 unpadded convs are run as one row of h*w pixels. */
 KConv kconv_canonical(const KConv *c);
 void kconv_tile(const KConv *c, KIsa isa, KTile *t);
@@ -74,6 +78,32 @@ int64_t kconv_flops(const KConv *c);   /* 2 * MACs, real channels */
 size_t kconv_x_floats(const KConv *c);
 size_t kconv_w_floats(const KConv *c);
 size_t kconv_y_floats(const KConv *c);
+
+/* Pooling on NCHW16c (templates/pool_nchwc.m4): MaxPool, AveragePool, and
+ * the global ones (a kernel of the whole image, no padding). */
+typedef struct KPool {
+  int c, h, w, oh, ow, kh, kw, sh, sw;
+  int pt, pl, pb, pr;
+  int max;               /* 1: max, 0: average */
+  int count_pad;         /* average: divide by the window inside the pads */
+} KPool;
+int kpool_from_node(const Node *n, KPool *p);   /* -1: not supported */
+void kpool_name(const KPool *p, char *buf, size_t n);
+void kpool_prelude(FILE *f, const KPool *p, const char *name);
+
+/* Fully connected, one row (templates/fc.m4): y[n] = act(x . W + b (+ r)). */
+typedef struct KFc {
+  int k, n, res;
+  Act act;
+  float act_lo, act_hi, act_alpha;
+} KFc;
+void kfc_name(const KFc *f, char *buf, size_t n);
+void kfc_prelude(FILE *f, const KFc *c, const char *name);
+
+/* Layout change of c channels x hw pixels (templates/reorder_nchwc.m4):
+ * to = 1: NCHW -> NCHW16c, 0: NCHW16c -> NCHW. */
+void kreorder_name(int c, int hw, int to, char *buf, size_t n);
+void kreorder_prelude(FILE *f, int c, int hw, int to, const char *name);
 
 /* Expands templates/NAME (the embedded copy, or dir/NAME when dir is not
  * NULL) with GNU m4 -P after the prelude text; appends the output to out.

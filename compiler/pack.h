@@ -9,12 +9,18 @@
 #define RESNETC_PACK_H
 #include <stddef.h>
 
-/* w [cout][cin][kh][kw] (ONNX OIHW) -> [ceil(cout/16)][ceil(cin/ib)][kh][kw][ib][16]
+/* w [cout][cin][kh][kw] (ONNX OIHW) ->
+ *   [ceil(ocb/g)][ceil(cin/ib)][kh][kw][ib][g][16],  ocb = ceil(cout/16):
+ * groups of g output blocks interleaved (kconv_wgroup() gives g).
  * out holds pack_conv_floats() floats. */
-size_t pack_conv_floats(int cout, int cin, int kh, int kw, int ib);
-void pack_conv_nchwc(const float *w, int cout, int cin, int kh, int kw, int ib, float *out);
+size_t pack_conv_floats(int cout, int cin, int kh, int kw, int ib, int g);
+void pack_conv_nchwc(const float *w, int cout, int cin, int kh, int kw, int ib, int g, float *out);
 
 /* b [cout] (NULL: zeros) -> [ceil(cout/16)*16] */
 size_t pack_bias_floats(int cout);
 void pack_bias(const float *b, int cout, float *out);
+/* Fully connected: W is [n][k] when trans_b, else [k][n] (ONNX Gemm B);
+ * out [ceil(n/16)][k][16] holds pack_fc_floats() floats, alpha folded in. */
+size_t pack_fc_floats(int n, int k);
+void pack_fc(const float *w, int n, int k, int trans_b, float alpha, float *out);
 #endif

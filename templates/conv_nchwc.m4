@@ -15,7 +15,10 @@ m4_divert(-1)
 # Layouts (float32, every channel count padded to a multiple of the block):
 #   x  input,  [ICB][H][W][IB]        IB = 16 (NCHW16c) or 1 (plain NCHW, the
 #                                     stem); ICB = ceil(CIN/IB)
-#   w  packed, [OCBT][ICB][KH][KW][IB][16]   (pack_conv_nchwc, compiler/pack.c)
+#   w  packed, [OCBP/WG][ICB][KH][KW][IB][WG][16]   (pack_conv_nchwc,
+#                                     compiler/pack.c): groups of WG output
+#                                     blocks interleaved, so that one step of
+#                                     a tile reads contiguous weights
 #   b  bias,   [OCBT*16], zero past COUT
 #   r  residual, same layout as y (only read when RES = 1; may equal y)
 #   y  output, [OCBT][OH][OW][16]     OCBT = ceil(COUT/16)
@@ -48,6 +51,8 @@ m4_divert(-1)
 #   KH KW SH SW PT PL     kernel, stride, top/left padding (the bottom and
 #                         right padding are implied by OH and OW)
 #   IB                    input block: 16 or 1
+#   WG                    output blocks per weight group (default 1); every
+#                         tile width in blocks divides WG or is a multiple
 #   RES                   1: add r before the activation
 #   ACT                   none | relu | clip | leaky; ACT_LO ACT_HI ACT_ALPHA
 #                         are C float literals for clip / leaky
@@ -76,7 +81,10 @@ m4_ifdef(`KNAME', `', `RN_ERR(`KNAME undefined')')
 m4_ifelse(IB, 16, `', IB, 1, `', `RN_ERR(`IB must be 16 or 1')')
 m4_define(`ICB', m4_eval((CIN + IB - 1) / IB))
 m4_define(`OCBT', m4_eval((COUT + 15) / 16))
-m4_define(`WOCB', m4_eval(ICB * KH * KW * IB * 16))  # floats per oc block of w
+m4_ifdef(`WG', `', `m4_define(`WG', 1)')
+m4_define(`OCBP', m4_eval((OCBT + WG - 1) / WG * WG))   # oc blocks, padded to groups
+m4_define(`WI', m4_eval(WG * 16))                      # floats per input channel of w
+m4_define(`WGS', m4_eval(ICB * KH * KW * IB * WI))     # floats per group of w
 m4_define(`XCB', m4_eval(H * W * IB))                # floats per input block
 m4_define(`YCB', m4_eval(OH * OW * 16))              # floats per output block
 m4_ifdef(`UNROLL', `', `m4_define(`UNROLL', 4)')
@@ -137,7 +145,7 @@ m4_define(`VLEAKY', `m4_indir(ISANAME`_VLEAKY', $@)')
 # lanes (v%(16/VL))*VL .. +VL-1.
 m4_define(`ACC', `a$1_$2')
 m4_define(`WV', `w$1')
-m4_define(`VOFF', `m4_eval(($1) / (16 / VL) * WOCB + ($1) % (16 / VL) * VL)')   # in w
+m4_define(`VOFF', `m4_eval(($1) / (16 / VL) / WG * WGS + ($1) / (16 / VL) % WG * 16 + ($1) % (16 / VL) * VL)')   # in w
 m4_define(`YOFF', `m4_eval(($1) / (16 / VL) * YCB + ($1) % (16 / VL) * VL)')    # in y
 
 # STEP_BCAST(wptr, npx, VALID, XADDR, U): one kernel tap, all IB input
@@ -147,9 +155,9 @@ m4_define(`YOFF', `m4_eval(($1) / (16 / VL) * YCB + ($1) % (16 / VL) * VL)')    
 m4_define(`STEP_BCAST', `m4_ifelse(RN_ANY(`$3', $2), 1, `      {
         int i;
         for (i = 0; i < IB; i += $5) {
-          const float *wi = $1 + i * 16;
+          const float *wi = $1 + i * WI;
 RN_FOR(`RN_U', 0, $5, `          {
-RN_FOR(`RN_V', 0, NV, `            const VT WV(RN_V) = VLOAD(wi + m4_eval(VOFF(RN_V) + RN_U * 16));
+RN_FOR(`RN_V', 0, NV, `            const VT WV(RN_V) = VLOAD(wi + m4_eval(VOFF(RN_V) + RN_U * WI));
 ')RN_FOR(`RN_P', 0, $2, `m4_ifelse($3(RN_P), 1, `            { const VT bx = VBCAST($4(RN_P, `i + RN_U'));
 RN_FOR(`RN_V', 0, NV, `              ACC(RN_V, RN_P) = VFMA(ACC(RN_V, RN_P), WV(RN_V), bx);
 ')            }
@@ -163,11 +171,11 @@ RN_FOR(`RN_V', 0, NV, `              ACC(RN_V, RN_P) = VFMA(ACC(RN_V, RN_P), WV(
 m4_define(`STEP_LANE', `m4_ifelse(RN_ANY(`$3', $2), 1, `      {
         int i;
         for (i = 0; i < IB; i += 4) {
-          const float *wi = $1 + i * 16;
+          const float *wi = $1 + i * WI;
 RN_FOR(`RN_P', 0, $2, `m4_ifelse($3(RN_P), 1,
 `          const VT xq`'RN_P = vld1q_f32(&$4(RN_P, `i'));
 ')')RN_FOR(`RN_L', 0, 4, `          {
-RN_FOR(`RN_V', 0, NV, `            const VT WV(RN_V) = VLOAD(wi + m4_eval(VOFF(RN_V) + RN_L * 16));
+RN_FOR(`RN_V', 0, NV, `            const VT WV(RN_V) = VLOAD(wi + m4_eval(VOFF(RN_V) + RN_L * WI));
 ')RN_FOR(`RN_P', 0, $2, `m4_ifelse($3(RN_P), 1, `RN_FOR(`RN_V', 0, NV,
 `            ACC(RN_V, RN_P) = VFMALANE(ACC(RN_V, RN_P), WV(RN_V), xq`'RN_P, RN_L);
 ')')')          }
@@ -213,20 +221,20 @@ RN_FOR(`RN_V', 0, NV, `RN_FOR(`RN_P', 0, $1, `        ACC(RN_V, RN_P) = VLOAD(yt
 ')m4_dnl
       for (icb = ic0; icb < ic1; icb++) {
         const float *xc = x + (size_t)icb * XCB;
-        const float *wc = wg + (size_t)icb * m4_eval(KH * KW * IB * 16);
+        const float *wc = wg + (size_t)icb * m4_eval(KH * KW * IB * WI);
         int kh;
         for (kh = kh0; kh < kh1; kh++) {
           const float *xr = xc + (size_t)(oy * SH - PT + kh) * m4_eval(W * IB);
-          const float *wr = wc + kh * m4_eval(KW * IB * 16);
+          const float *wr = wc + kh * m4_eval(KW * IB * WI);
           (void)xr; (void)wr;
 m4_ifelse($3, 0, `m4_dnl
           const float *xk = xr + (($2) * SW - PL) * IB;
           int kw;
           for (kw = 0; kw < KW; kw++, xk += IB) {
-            const float *wk = wr + kw * m4_eval(IB * 16);
+            const float *wk = wr + kw * m4_eval(IB * WI);
 STEP(`wk', $1, `INT_VALID', `INT_XADDR', m4_ifelse(m4_eval(IB % UNROLL), 0, UNROLL, 1))m4_dnl
           }
-', `RN_FOR(`RN_KW', 0, KW, `STEP(`(wr + m4_eval(RN_KW * IB * 16))', $1, `EDGE_VALID', `EDGE_XADDR', 1)m4_dnl
+', `RN_FOR(`RN_KW', 0, KW, `STEP(`(wr + m4_eval(RN_KW * IB * WI))', $1, `EDGE_VALID', `EDGE_XADDR', 1)m4_dnl
 ')')m4_dnl
         }
       }
@@ -241,7 +249,7 @@ m4_popdef(`TOX0')')
 # at block ocb0 (a C variable).
 m4_define(`GROUP', `m4_pushdef(`NV', m4_eval($1 * 16 / VL))m4_pushdef(`SINGLE', m4_eval(TICC >= ICB))m4_dnl
   {
-    const float *wg = w + (size_t)ocb0 * WOCB;
+    const float *wg = w + (size_t)(ocb0 / WG) * WGS + (size_t)(ocb0 % WG) * 16;
     const size_t yb = (size_t)ocb0 * YCB;
 m4_ifelse(RES, 1, `    const float *rb = r + yb;
 ')m4_dnl
@@ -315,10 +323,10 @@ m4_ifelse(RES, 1, `', `  (void)r;
         for (kh = kh0; kh < kh1; kh++)
         for (kw = kw0; kw < kw1; kw++) {
           const float *xp = x + ((size_t)(icb * H + oy * SH - PT + kh) * W + ox * SW - PL + kw) * IB;
-          const float *wp = w + ((((size_t)ocb * ICB + icb) * KH + kh) * KW + kw) * m4_eval(IB * 16);
+          const float *wp = w + (size_t)(ocb / WG) * WGS + (((size_t)icb * KH + kh) * KW + kw) * m4_eval(IB * WI) + (size_t)(ocb % WG) * 16;
           for (i = 0; i < IB; i++) {
             const float xv = xp[i];
-            for (o = 0; o < 16; o++) acc[o] += xv * wp[i * 16 + o];
+            for (o = 0; o < 16; o++) acc[o] += xv * wp[i * WI + o];
           }
         }
         if (ic1 < ICB) {

@@ -1,22 +1,25 @@
 /*
  * test_kernels.c - every fast-kernel variant against a naive reference.
  *
- * Cases: random shapes (channels 1-40, sizes 1-20, kernels 1-7, strides
- * 1-3, pads 0-3 on each side, plain and blocked input, every epilogue),
- * forced register tiles that sweep the tile edges (output width below,
- * equal to, above and a multiple of the tile; channel blocks likewise; one
- * input block per cache chunk so partial sums pass through y), the shape
- * classes of ResNet-18/50 and the CIFAR ResNets, and in-place residuals.
+ * Conv cases: random shapes (channels 1-80, sizes 1-20, kernels 1-7,
+ * strides 1-3, pads 0-3 on each side, plain and blocked input, weight
+ * groups 1-4, every epilogue), forced register tiles that sweep the tile
+ * edges (output width below, equal to, above and a multiple of the tile;
+ * channel blocks likewise; one input block per cache chunk so partial sums
+ * pass through y), the shape classes of ResNet-18/50 and the CIFAR ResNets,
+ * and in-place residuals.  Then pooling (max, average with and without the
+ * pads counted, ceil mode, global), fully connected layers (N around the
+ * 64-output step, transB or not, alpha) and the layout reorders.
  *
  * Every case is expanded through templates/ by the compiler's own code
- * (kconv_prelude + kern_m4), all into one C file, which is then compiled
+ * (k*_prelude + kern_m4), all into one C file, which is then compiled
  * once per ISA (portable, AVX2, AVX-512, and NEON with aarch64-linux-gnu-gcc
  * run under qemu-aarch64) with -std=c99 -Wall -Wextra -Wpedantic -Werror and
  * run by tests/kernels/harness.c, which puts guard pages and guard bytes
  * around every buffer and runs each kernel twice.
  *
- * The reference is a naive convolution in double on plain NCHW data,
- * written here, with its own blocking and unblocking.  The data are small
+ * The references are naive loops in double on plain NCHW data, written
+ * here, with their own blocking.  The data are small
  * integers, so every sum is exact in float32 whatever the order, and the
  * outputs must match bit for bit (the benchdnn method); a few cases use
  * real-valued data with a relative tolerance of 1e-5.
@@ -30,17 +33,23 @@
 #include "pack.h"
 #include "testutil.h"
 
+/* One kernel under test: its expansion, its buffers in the kernel's own
+ * layout (the last one is the output), and the expected output. */
 typedef struct Case {
-  KConv c;
-  int pb, pr;           /* bottom/right pads (only for the reference) */
-  KTile force;
-  int forced, inplace, realdata;
   char name[160];
-  float *x, *w, *b, *r; /* plain NCHW, OIHW, [cout], [cout][oh][ow] */
-  float *ref;           /* [ceil(cout/16)*16][oh][ow], pad channels too */
+  const char *tmpl;
+  char *prelude;
+  char call[64];          /* arguments of the call, from a[] and y */
+  int nbuf;
+  size_t n[6];
+  float *buf[6];
+  int inplace;            /* the input buffer that y aliases, or -1 */
+  float *expect;
+  double tol;             /* max |error| / max(1, max |expect|) */
+  const char *note;
 } Case;
 
-#define MAXCASES 160
+#define MAXCASES 200
 static Case cases[MAXCASES];
 static int ncases;
 static const char *dir;        /* work folder */
@@ -53,68 +62,113 @@ static unsigned rnd(unsigned n) {
 }
 static int cdiv(int a, int b) { return (a + b - 1) / b; }
 
-static float value(const Case *k) {
-  if (k->realdata) return (float)rnd(2001) / 1000.0f - 1.0f;
+/* Small integers (exact sums), or reals in [-1, 1]. */
+static float value(int real) {
+  if (real) return (float)rnd(2001) / 1000.0f - 1.0f;
   return (float)((int)rnd(7) - 3);
 }
+static float *values(size_t n, int real) {
+  float *p = malloc(n * sizeof *p + 1);
+  for (size_t i = 0; i < n; i++) p[i] = value(real);
+  return p;
+}
 
-static float act(const KConv *c, double v) {
-  switch (c->act) {
-  case ACT_RELU: return (float)(v > 0 ? v : 0);
-  case ACT_CLIP: return (float)(v < c->act_lo ? c->act_lo : v > c->act_hi ? c->act_hi : v);
-  case ACT_LEAKYRELU: return (float)(v < 0 ? v * c->act_alpha : v);
-  default: return (float)v;
+static double act(Act a, double v) {
+  switch (a) {
+  case ACT_RELU: return v > 0 ? v : 0;
+  case ACT_CLIP: return v < -2.5 ? -2.5 : v > 7.25 ? 7.25 : v;
+  case ACT_LEAKYRELU: return v < 0 ? v * 0.125 : v;
+  default: return v;
   }
 }
 
-/* Fills the data and computes the reference of case k. */
-static void make_case(Case *k) {
-  KConv *c = &k->c;
-  size_t nx = (size_t)c->cin * c->h * c->w, nw = (size_t)c->cout * c->cin * c->kh * c->kw;
-  size_t ny = (size_t)c->cout * c->oh * c->ow, ocp = (size_t)cdiv(c->cout, 16) * 16;
-  k->x = malloc(nx * 4);
-  k->w = malloc(nw * 4);
-  k->b = malloc((size_t)c->cout * 4);
-  k->r = malloc(ny * 4);
-  k->ref = calloc(ocp * c->oh * c->ow, 4);
-  for (size_t i = 0; i < nx; i++) k->x[i] = value(k);
-  for (size_t i = 0; i < nw; i++) k->w[i] = value(k);
-  for (int i = 0; i < c->cout; i++) k->b[i] = value(k);
-  for (size_t i = 0; i < ny; i++) k->r[i] = value(k);
-  for (size_t o = 0; o < ocp; o++)
+/* plain [c][hw] -> blocked [ceil(c/ib)][hw][ib], zero padded */
+static float *to_blocked(const float *x, int c, int hw, int ib) {
+  size_t n = (size_t)cdiv(c, ib) * hw * ib;
+  float *y = calloc(n + 1, sizeof *y);
+  for (int i = 0; i < c; i++)
+    for (int p = 0; p < hw; p++) y[((size_t)(i / ib) * hw + p) * ib + i % ib] = x[(size_t)i * hw + p];
+  return y;
+}
+
+static Case *new_case(const char *tmpl, const char *kname) {
+  if (ncases == MAXCASES) return NULL;
+  Case *k = &cases[ncases];
+  memset(k, 0, sizeof *k);
+  snprintf(k->name, sizeof k->name, "k%d_%s", ncases, kname);
+  k->tmpl = tmpl;
+  k->inplace = -1;
+  ncases++;
+  return k;
+}
+
+static char *prelude_of(void (*fn)(FILE *, const void *, const char *), const void *arg, const char *name) {
+  char *p = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&p, &len);
+  fn(m, arg, name);
+  fclose(m);
+  return p;
+}
+
+/* ---- conv --------------------------------------------------------------- */
+
+static const KTile *conv_force;
+static void conv_pre(FILE *f, const void *c, const char *name) {
+  kconv_prelude(f, c, name, KISA_ALL, conv_force);
+}
+
+static void add_conv(const KConv *c, const KTile *force, int inplace, int real) {
+  char kname[140];
+  kconv_name(c, kname, sizeof kname);
+  Case *k = new_case("conv_nchwc.m4", kname);
+  if (!k) return;
+  int ocp = cdiv(c->cout, 16) * 16, hw = c->oh * c->ow;
+  float *x = values((size_t)c->cin * c->h * c->w, real);
+  float *w = values((size_t)c->cout * c->cin * c->kh * c->kw, real);
+  float *b = values((size_t)c->cout, real);
+  float *r = values((size_t)c->cout * hw, real);
+  double *ref = calloc((size_t)ocp * hw, sizeof *ref);
+  for (int o = 0; o < ocp; o++)
     for (int oy = 0; oy < c->oh; oy++)
       for (int ox = 0; ox < c->ow; ox++) {
         double s = 0;
-        if ((int)o < c->cout) {
-          s = k->b[o];
+        if (o < c->cout) {
+          s = b[o];
           for (int i = 0; i < c->cin; i++)
             for (int ky = 0; ky < c->kh; ky++)
               for (int kx = 0; kx < c->kw; kx++) {
                 int iy = oy * c->sh - c->pt + ky, ix = ox * c->sw - c->pl + kx;
                 if (iy < 0 || iy >= c->h || ix < 0 || ix >= c->w) continue;
-                s += (double)k->x[((size_t)i * c->h + iy) * c->w + ix] *
-                     k->w[(((size_t)o * c->cin + i) * c->kh + ky) * c->kw + kx];
+                s += (double)x[((size_t)i * c->h + iy) * c->w + ix] *
+                     w[(((size_t)o * c->cin + i) * c->kh + ky) * c->kw + kx];
               }
-          if (c->res) s += k->r[((size_t)o * c->oh + oy) * c->ow + ox];
+          if (c->res) s += r[(size_t)o * hw + oy * c->ow + ox];
         }
-        k->ref[(o * c->oh + oy) * c->ow + ox] = act(c, s);
+        ref[(size_t)o * hw + oy * c->ow + ox] = act(c->act, s);
       }
-}
-
-static int add_case(const KConv *c, int pb, int pr, const KTile *force, int inplace, int realdata) {
-  if (ncases == MAXCASES) return -1;
-  Case *k = &cases[ncases];
-  memset(k, 0, sizeof *k);
-  k->c = *c;
-  k->pb = pb;
-  k->pr = pr;
-  if (force) { k->force = *force; k->forced = 1; }
-  k->inplace = inplace && c->res;
-  k->realdata = realdata;
-  snprintf(k->name, sizeof k->name, "k%d_", ncases);
-  kconv_name(c, k->name + strlen(k->name), sizeof k->name - strlen(k->name));
-  make_case(k);
-  return ncases++;
+  conv_force = force;
+  k->prelude = prelude_of(conv_pre, c, k->name);
+  k->note = force ? "forced tile" : "auto tile";
+  snprintf(k->call, sizeof k->call, "a[0], a[1], a[2], a[3], y");
+  k->nbuf = 5;
+  k->buf[0] = to_blocked(x, c->cin, c->h * c->w, c->ib);
+  k->n[0] = kconv_x_floats(c);
+  k->n[1] = kconv_w_floats(c);
+  k->buf[1] = malloc(k->n[1] * 4);
+  pack_conv_nchwc(w, c->cout, c->cin, c->kh, c->kw, c->ib, kconv_wgroup(c), k->buf[1]);
+  k->n[2] = pack_bias_floats(c->cout);
+  k->buf[2] = malloc(k->n[2] * 4);
+  pack_bias(b, c->cout, k->buf[2]);
+  k->n[3] = c->res ? (size_t)ocp * hw : 1;
+  k->buf[3] = c->res ? to_blocked(r, c->cout, hw, 16) : calloc(1, 4);
+  k->n[4] = (size_t)ocp * hw;
+  k->inplace = inplace && c->res ? 3 : -1;
+  float *e = malloc((size_t)ocp * hw * 4);
+  for (size_t i = 0; i < (size_t)ocp * hw; i++) e[i] = (float)ref[i];
+  k->expect = to_blocked(e, ocp, hw, 16);
+  k->tol = real ? 1e-5 : 0;
+  free(e); free(ref); free(x); free(w); free(b); free(r);
 }
 
 /* A conv of the given shape; oh/ow from the pads. */
@@ -134,10 +188,139 @@ static KConv conv(int ib, int cin, int cout, int h, int w, int kh, int kw, int s
   return c;
 }
 
+/* ---- pooling ------------------------------------------------------------ */
+
+static void pool_pre(FILE *f, const void *p, const char *name) { kpool_prelude(f, p, name); }
+
+static void add_pool(const KPool *p) {
+  char kname[140];
+  kpool_name(p, kname, sizeof kname);
+  Case *k = new_case("pool_nchwc.m4", kname);
+  if (!k) return;
+  int hw = p->h * p->w, ohw = p->oh * p->ow, cp = cdiv(p->c, 16) * 16;
+  float *x = values((size_t)p->c * hw, 0), *e = calloc((size_t)cp * ohw, 4);
+  for (int c = 0; c < cp; c++)
+    for (int oy = 0; oy < p->oh; oy++)
+      for (int ox = 0; ox < p->ow; ox++) {
+        double m = -INFINITY, s = 0;
+        int n = 0;
+        for (int ky = 0; ky < p->kh; ky++)
+          for (int kx = 0; kx < p->kw; kx++) {
+            int iy = oy * p->sh - p->pt + ky, ix = ox * p->sw - p->pl + kx;
+            if (iy < p->h + p->pb && ix < p->w + p->pr && p->count_pad) n++;
+            if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w) continue;
+            double v = c < p->c ? x[(size_t)c * hw + iy * p->w + ix] : 0;
+            if (v > m) m = v;
+            s += v;
+            if (!p->count_pad) n++;
+          }
+        e[(size_t)c * ohw + oy * p->ow + ox] = (float)(p->max ? m : n ? s / n : 0);
+      }
+  k->prelude = prelude_of(pool_pre, p, k->name);
+  k->note = p->max ? "max" : "avg";
+  snprintf(k->call, sizeof k->call, "a[0], y");
+  k->nbuf = 2;
+  k->buf[0] = to_blocked(x, p->c, hw, 16);
+  k->n[0] = (size_t)cp * hw;
+  k->n[1] = (size_t)cp * ohw;
+  k->expect = to_blocked(e, cp, ohw, 16);
+  k->tol = p->max ? 0 : 1e-6;
+  free(x); free(e);
+}
+
+/* ONNX pool output size, floor or ceil mode (a window starts in the image) */
+static KPool pool(int c, int h, int w, int kh, int kw, int sh, int sw, int pt, int pl, int pb,
+                  int pr, int ceil_mode, int max, int cip) {
+  KPool p;
+  memset(&p, 0, sizeof p);
+  p.c = c; p.h = h; p.w = w; p.kh = kh; p.kw = kw; p.sh = sh; p.sw = sw;
+  p.pt = pt; p.pl = pl; p.pb = pb; p.pr = pr; p.max = max; p.count_pad = cip;
+  int nh = h + pt + pb - kh, nw = w + pl + pr - kw;
+  p.oh = (ceil_mode ? cdiv(nh, sh) : nh / sh) + 1;
+  p.ow = (ceil_mode ? cdiv(nw, sw) : nw / sw) + 1;
+  if (ceil_mode && (p.oh - 1) * sh >= h + pt) p.oh--;
+  if (ceil_mode && (p.ow - 1) * sw >= w + pl) p.ow--;
+  return p;
+}
+
+/* ---- fully connected ---------------------------------------------------- */
+
+static void fc_pre(FILE *f, const void *c, const char *name) { kfc_prelude(f, c, name); }
+
+static void add_fc(const KFc *c, int trans_b, float alpha, int inplace) {
+  char kname[140];
+  kfc_name(c, kname, sizeof kname);
+  Case *k = new_case("fc.m4", kname);
+  if (!k) return;
+  float *x = values((size_t)c->k, 0), *w = values((size_t)c->k * c->n, 0);
+  float *b = values((size_t)c->n, 0), *r = values((size_t)c->n, 0);
+  k->expect = malloc((size_t)c->n * 4 + 1);
+  for (int j = 0; j < c->n; j++) {
+    double s = 0;
+    for (int i = 0; i < c->k; i++)
+      s += (double)x[i] * (trans_b ? w[(size_t)j * c->k + i] : w[(size_t)i * c->n + j]);
+    s = alpha * s + b[j] + (c->res ? r[j] : 0);
+    k->expect[j] = (float)act(c->act, s);
+  }
+  k->prelude = prelude_of(fc_pre, c, k->name);
+  k->note = trans_b ? "transB" : "B";
+  snprintf(k->call, sizeof k->call, "a[0], a[1], a[2], a[3], y");
+  k->nbuf = 5;
+  k->buf[0] = x;
+  k->n[0] = (size_t)c->k;
+  k->n[1] = pack_fc_floats(c->n, c->k);
+  k->buf[1] = malloc(k->n[1] * 4);
+  pack_fc(w, c->n, c->k, trans_b, alpha, k->buf[1]);
+  k->n[2] = pack_bias_floats(c->n);
+  k->buf[2] = malloc(k->n[2] * 4);
+  pack_bias(b, c->n, k->buf[2]);
+  k->n[3] = c->res ? (size_t)c->n : 1;
+  k->buf[3] = c->res ? r : calloc(1, 4);
+  if (!c->res) free(r);
+  k->n[4] = (size_t)c->n;
+  k->inplace = inplace && c->res ? 3 : -1;
+  k->tol = 0;
+  free(w); free(b);
+}
+
+/* ---- reorders ----------------------------------------------------------- */
+
+typedef struct RArg { int c, hw, to; } RArg;
+static void reorder_pre(FILE *f, const void *a, const char *name) {
+  const RArg *r = a;
+  kreorder_prelude(f, r->c, r->hw, r->to, name);
+}
+
+static void add_reorder(int c, int hw, int to) {
+  char kname[140];
+  kreorder_name(c, hw, to, kname, sizeof kname);
+  Case *k = new_case("reorder_nchwc.m4", kname);
+  if (!k) return;
+  RArg a = {c, hw, to};
+  size_t nb = (size_t)cdiv(c, 16) * 16 * hw;
+  float *x = values((size_t)c * hw, 1);
+  k->prelude = prelude_of(reorder_pre, &a, k->name);
+  k->note = to ? "to blocked" : "to plain";
+  snprintf(k->call, sizeof k->call, "a[0], y");
+  k->nbuf = 2;
+  if (to) {
+    k->buf[0] = x;
+    k->n[0] = (size_t)c * hw;
+    k->n[1] = nb;
+    k->expect = to_blocked(x, c, hw, 16);
+  } else {
+    k->buf[0] = to_blocked(x, c, hw, 16);
+    k->n[0] = nb;
+    k->n[1] = (size_t)c * hw;
+    k->expect = x;
+  }
+  k->tol = 0;
+}
+
 static void build_cases(void) {
   const char *seed = getenv("RN_KERNEL_SEED");
   if (seed) rng = strtoull(seed, NULL, 0);
-  /* 1. random shapes */
+  /* 1. conv, random shapes */
   for (int n = 0; n < 28;) {
     int ib = rnd(4) == 0 ? 1 : 16;
     int cin = ib == 1 ? 1 + rnd(4) : 1 + rnd(40), cout = 1 + rnd(n % 5 == 0 ? 80 : 40);
@@ -145,14 +328,15 @@ static void build_cases(void) {
     int sh = 1 + rnd(3), sw = 1 + rnd(3);
     int pt = rnd(4), pl = rnd(4), pb = rnd(4), pr = rnd(4);
     if (h + pt + pb < kh || w + pl + pr < kw) continue;
-    KConv c = conv(ib, cin, cout, h, w, kh, kw, sh, sw, pt, pl, pb, pr, rnd(2),
-                   (Act)rnd(4));
-    add_case(&c, pb, pr, NULL, rnd(3) == 0, n % 8 == 3);
+    KConv c = conv(ib, cin, cout, h, w, kh, kw, sh, sw, pt, pl, pb, pr, rnd(2), (Act)rnd(4));
+    c.wg = 1 + rnd(4);
+    add_conv(&c, NULL, rnd(3) == 0, n % 8 == 3);
     n++;
   }
-  /* 2. forced tiles of 2 blocks x 4 pixels, one input block per chunk:
-   * widths below, equal to, above and a multiple of the tile, channel
-   * blocks likewise; 3x3 pad 1 (edges both sides) and 1x1 (none) */
+  /* 2. conv, forced tiles of 2 blocks x 4 pixels, one or two input blocks
+   * per chunk (partial sums pass through y): widths below, equal to, above
+   * and a multiple of the tile, channel blocks likewise; 3x3 pad 1 (edges
+   * on both sides) and 1x1 (none) */
   static const int widths[] = {3, 4, 5, 8};
   static const int couts[] = {16, 32, 53};
   for (size_t i = 0; i < sizeof widths / sizeof *widths; i++)
@@ -160,14 +344,15 @@ static void build_cases(void) {
       KTile t = {2, 4, (i + j) % 2 ? 1 : 2, 0, 0, 0};
       KConv c = conv(16, 40, couts[j], 3, widths[i], 3, 3, 1, 1, 1, 1, 1, 1, (int)(i + j) % 2,
                      ACT_RELU);
-      add_case(&c, 1, 1, &t, (int)j == 1, 0);
+      c.wg = j == 2 ? 4 : 2;
+      add_conv(&c, &t, (int)j == 1, 0);
       if (j == 0) {
-        KConv d = conv(16, 33, couts[i % 4], 2, widths[i], 1, 1, 1, 2, 0, 0, 0, 0, 1, ACT_NONE);
-        add_case(&d, 0, 0, &t, 0, 0);
+        KConv d = conv(16, 33, couts[i % 3], 2, widths[i], 1, 1, 1, 2, 0, 0, 0, 0, 1, ACT_NONE);
+        add_conv(&d, &t, 0, 0);
       }
     }
-  /* 3. the shape classes of ResNet-18/50 and the CIFAR ResNets (reduced
-   * spatially where the class does not depend on it) */
+  /* 3. conv, the shape classes of ResNet-18/50 and the CIFAR ResNets
+   * (reduced where the class does not depend on the size) */
   KConv s[] = {
     conv(1, 3, 64, 30, 30, 7, 7, 2, 2, 3, 3, 3, 3, 0, ACT_RELU),      /* stem */
     conv(1, 3, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 0, ACT_RELU),      /* CIFAR stem */
@@ -184,43 +369,41 @@ static void build_cases(void) {
     conv(16, 32, 64, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 0, ACT_RELU),    /* CIFAR s2 */
   };
   for (size_t i = 0; i < sizeof s / sizeof *s; i++)
-    add_case(&s[i], s[i].pt, s[i].pl, NULL, s[i].res && i % 2 == 0, i == 2 || i == 7);
+    add_conv(&s[i], NULL, s[i].res && i % 2 == 0, i == 2 || i == 7);
+  /* 4. pooling: ResNet maxpool, ceil mode, asymmetric pads, averages with
+   * and without the pads counted, global pools */
+  KPool p[] = {
+    pool(64, 24, 24, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1, 0),
+    pool(20, 9, 11, 3, 2, 2, 3, 1, 0, 2, 1, 1, 1, 0),
+    pool(33, 7, 8, 2, 3, 1, 2, 0, 1, 1, 0, 0, 0, 0),
+    pool(33, 7, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 1),
+    pool(5, 6, 5, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 1),
+    pool(512, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0, 0, 0, 0),
+    pool(40, 8, 3, 8, 3, 1, 1, 0, 0, 0, 0, 0, 1, 0),
+  };
+  for (size_t i = 0; i < sizeof p / sizeof *p; i++) add_pool(&p[i]);
+  /* 5. fully connected: N below, equal to and above the 4-block step, odd K */
+  static const int fk[] = {64, 17, 512, 1};
+  static const int fn[] = {10, 64, 1000, 70};
+  for (int i = 0; i < 4; i++) {
+    KFc f = {fk[i], fn[i], i % 2, (Act)(i % 4), -2.5f, 7.25f, 0.125f};
+    add_fc(&f, i != 1, i == 2 ? 0.5f : 1.0f, i == 3);
+  }
+  /* 6. reorders */
+  add_reorder(3, 50, 1);
+  add_reorder(64, 9, 1);
+  add_reorder(21, 5, 0);
+  add_reorder(512, 1, 0);
 }
 
-/* Blocked input, packed weights and bias, blocked residual, for case k. */
 static void write_case(FILE *f, const Case *k) {
-  const KConv *c = &k->c;
-  int icb = cdiv(c->cin, c->ib), ocbt = cdiv(c->cout, 16);
-  int32_t nb[5];
-  nb[0] = (int32_t)((size_t)icb * c->h * c->w * c->ib);
-  nb[1] = (int32_t)pack_conv_floats(c->cout, c->cin, c->kh, c->kw, c->ib);
-  nb[2] = (int32_t)pack_bias_floats(c->cout);
-  nb[3] = c->res ? ocbt * 16 * c->oh * c->ow : 1;
-  nb[4] = ocbt * 16 * c->oh * c->ow;
-  int32_t hdr[3] = {0, 5, k->inplace ? 3 : -1};
-  fwrite(hdr, 4, 3, f);
-  fwrite(nb, 4, 5, f);
-  float *xb = calloc((size_t)nb[0], 4), *wp = malloc((size_t)nb[1] * 4);
-  float *bp = malloc((size_t)nb[2] * 4), *rb = calloc((size_t)nb[3], 4);
-  float *yb = calloc((size_t)nb[4], 4);
-  for (int i = 0; i < c->cin; i++)
-    for (int y = 0; y < c->h; y++)
-      for (int x = 0; x < c->w; x++)
-        xb[(((size_t)(i / c->ib) * c->h + y) * c->w + x) * c->ib + i % c->ib] =
-            k->x[((size_t)i * c->h + y) * c->w + x];
-  pack_conv_nchwc(k->w, c->cout, c->cin, c->kh, c->kw, c->ib, wp);
-  pack_bias(k->b, c->cout, bp);
-  if (c->res)
-    for (int o = 0; o < c->cout; o++)
-      for (int i = 0; i < c->oh * c->ow; i++)
-        rb[((size_t)(o / 16) * c->oh * c->ow + i) * 16 + o % 16] = k->r[(size_t)o * c->oh * c->ow + i];
-  for (int i = 0; i < nb[4]; i++) yb[i] = NAN;   /* the kernel must write all */
-  fwrite(xb, 4, (size_t)nb[0], f);
-  fwrite(wp, 4, (size_t)nb[1], f);
-  fwrite(bp, 4, (size_t)nb[2], f);
-  fwrite(rb, 4, (size_t)nb[3], f);
-  fwrite(yb, 4, (size_t)nb[4], f);
-  free(xb); free(wp); free(bp); free(rb); free(yb);
+  int32_t hdr[3 + 6] = {0, k->nbuf, k->inplace};
+  for (int i = 0; i < k->nbuf; i++) hdr[3 + i] = (int32_t)k->n[i];
+  fwrite(hdr, 4, 3 + (size_t)k->nbuf, f);
+  for (int i = 0; i < k->nbuf - 1; i++) fwrite(k->buf[i], 4, k->n[i], f);
+  /* the output starts as NaN: the kernel must write all of it */
+  float nan = NAN;
+  for (size_t i = 0; i < k->n[k->nbuf - 1]; i++) fwrite(&nan, 4, 1, f);
 }
 
 static int suite_init(void) {
@@ -231,20 +414,15 @@ static int suite_init(void) {
   FILE *f = fopen(path, "w");
   if (!f) return -1;
   fprintf(f, "/* kernels under test */\n#include <stddef.h>\n");
-  for (int i = 0; i < ncases; i++) {
-    char *pre = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&pre, &len);
-    kconv_prelude(m, &cases[i].c, cases[i].name, KISA_ALL, cases[i].forced ? &cases[i].force : NULL);
-    fclose(m);
-    int rc = kern_m4("conv_nchwc.m4", rn_source_path("templates"), pre, f);
-    free(pre);
-    if (rc) { fclose(f); return -1; }
-  }
+  for (int i = 0; i < ncases; i++)
+    if (kern_m4(cases[i].tmpl, rn_source_path("templates"), cases[i].prelude, f)) {
+      fclose(f);
+      return -1;
+    }
   fprintf(f, "struct kcase_fn { const char *name; void (*run)(const float *const *a, float *y); };\n");
   for (int i = 0; i < ncases; i++)
-    fprintf(f, "static void run%d(const float *const *a, float *y) { %s(a[0], a[1], a[2], a[3], y); }\n",
-            i, cases[i].name);
+    fprintf(f, "static void run%d(const float *const *a, float *y) { %s(%s); }\n", i,
+            cases[i].name, cases[i].call);
   fprintf(f, "static const struct kcase_fn kern_table[] = {\n");
   for (int i = 0; i < ncases; i++) fprintf(f, "  {\"%s\", run%d},\n", cases[i].name, i);
   fprintf(f, "};\n#define NKERN %d\n#include \"%s\"\n", ncases,
@@ -261,7 +439,9 @@ static int suite_init(void) {
 
 static int suite_clean(void) {
   for (int i = 0; i < ncases; i++) {
-    free(cases[i].x); free(cases[i].w); free(cases[i].b); free(cases[i].r); free(cases[i].ref);
+    for (int j = 0; j < cases[i].nbuf; j++) free(cases[i].buf[j]);
+    free(cases[i].expect);
+    free(cases[i].prelude);
   }
   return 0;
 }
@@ -289,27 +469,22 @@ static void check_isa(const char *tag, const char *cc, const char *flags, const 
   int nbad = 0;
   for (int i = 0; i < ncases; i++) {
     const Case *k = &cases[i];
-    const KConv *c = &k->c;
-    int ocbt = cdiv(c->cout, 16);
-    size_t ny = (size_t)ocbt * 16 * c->oh * c->ow, hw = (size_t)c->oh * c->ow;
+    size_t ny = k->n[k->nbuf - 1];
     if ((off + ny) * 4 > len) { CU_FAIL("short output"); break; }
     const float *y = out + off;
     double maxref = 0, err = 0;
     size_t where = 0;
-    for (size_t o = 0; o < (size_t)ocbt * 16; o++)
-      for (size_t p = 0; p < hw; p++) {
-        double a = y[((o / 16) * hw + p) * 16 + o % 16], b = k->ref[o * hw + p];
-        if (fabs(b) > maxref) maxref = fabs(b);
-        double d = a == b ? 0 : fabs(a - b);
-        if (d != d) d = INFINITY;
-        if (d > err) { err = d; where = o * hw + p; }
-      }
-    double tol = k->realdata ? 1e-5 * (maxref > 1 ? maxref : 1) : 0;
-    if (err > tol) {
-      if (nbad++ < 10)
-        fprintf(stderr, "%s: %s (%s): max error %g at channel %zu pixel %zu (tol %g)\n", tag,
-                k->name, k->forced ? "forced tile" : "auto tile", err, where / hw, where % hw, tol);
+    for (size_t j = 0; j < ny; j++) {
+      double a = y[j], b = k->expect[j];
+      if (fabs(b) > maxref) maxref = fabs(b);
+      double d = a == b ? 0 : fabs(a - b);
+      if (d != d) d = INFINITY;
+      if (d > err) { err = d; where = j; }
     }
+    double tol = k->tol * (maxref > 1 ? maxref : 1);
+    if (err > tol && nbad++ < 10)
+      fprintf(stderr, "%s: %s (%s): max error %g at element %zu (tol %g)\n", tag, k->name, k->note,
+              err, where, tol);
     off += ny;
   }
   CU_ASSERT_EQUAL(nbad, 0);
@@ -368,10 +543,10 @@ static void test_clang(void) {
 int main(void) {
   CU_initialize_registry();
   CU_pSuite s = CU_add_suite("kernels", suite_init, suite_clean);
-  CU_add_test(s, "conv: portable C", test_scalar);
-  CU_add_test(s, "conv: AVX2", test_avx2);
-  CU_add_test(s, "conv: AVX-512", test_avx512);
-  CU_add_test(s, "conv: NEON under qemu", test_neon);
-  CU_add_test(s, "conv: clang -Werror", test_clang);
+  CU_add_test(s, "portable C", test_scalar);
+  CU_add_test(s, "AVX2", test_avx2);
+  CU_add_test(s, "AVX-512", test_avx512);
+  CU_add_test(s, "NEON under qemu", test_neon);
+  CU_add_test(s, "clang -Werror", test_clang);
   return rn_run_tests();
 }
