@@ -37,6 +37,7 @@
  * plan is a resnetc bug: ir_die.
  */
 #include "emit.h"
+#include "progress.h"
 #include "shape_int.h"
 
 #include <ctype.h>
@@ -1663,12 +1664,17 @@ static void stream_weights(Emitter *e, SinkFn sink, void *ctx) {
   header_bytes(e, h);
   sink(ctx, h, HEADER_BYTES);
   int64_t pos = 0;
+  Tensor *last = e->nw ? e->wlist[e->nw - 1] : NULL;
+  progress_begin(ir_fmt(e->g, "writing the weights of %s", e->name),
+                 last ? e->soff[last->id] + ir_bytes(last) : 0);
   for (int i = 0; i < e->nw; i++) {
     Tensor *t = e->wlist[i];
     sink(ctx, zeros, (size_t)(e->soff[t->id] - pos));
     sink(ctx, t->data, (size_t)ir_bytes(t));
     pos = e->soff[t->id] + ir_bytes(t);
+    progress_update(pos);
   }
+  progress_end();
 }
 
 typedef struct FileSink {

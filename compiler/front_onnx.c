@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "onnx.pb-c.h"
+#include "progress.h"
 
 #define ONNX_MAX_OPSET 25     /* newest ai.onnx opset whose ops we know */
 #define ONNX_MAX_IR 13        /* newest IR version */
@@ -1100,12 +1101,18 @@ static void build(Loader *L, const Onnx__ModelProto *m) {
   if (gp->n_sparse_initializer) ir_fail("sparse initializers are not supported");
 
   /* 1. initializers */
+  int64_t nread = 0;
+  progress_begin(ir_fmt(g, "reading %s", g->name), (int64_t)L->pb_bytes);  /* ~ the file size */
   for (size_t i = 0; i < gp->n_initializer; i++) {
     const TensorP *tp = gp->initializer[i];
     check_name("an initializer", tp->name);
     if (lookup(L, tp->name)) ir_fail("initializer '%s' is given twice", tp->name);
-    insert(L, tensor_from_proto(L, tp, tp->name));
+    Tensor *t = tensor_from_proto(L, tp, tp->name);
+    insert(L, t);
+    nread += ir_bytes(t) > 0 ? ir_bytes(t) : 0;
+    progress_update(nread);
   }
+  progress_end();
 
   /* 2. runtime inputs: graph.input entries that are not initializers */
   for (size_t i = 0; i < gp->n_input; i++) {

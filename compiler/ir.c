@@ -73,6 +73,7 @@ int dtype_is_float(DType t) {
 int ir_quiet = 0;
 const char *ir_source = "resnetc";
 Graph *ir_current_graph = NULL;
+void (*ir_before_message)(void) = NULL;
 static IrTry *try_top = NULL;
 
 void ir_try_push(IrTry *t) {
@@ -95,6 +96,7 @@ static void vfail(const char *prefix, const char *fmt, va_list ap) {
   IrTry *t = try_top;
   char *dst = t ? t->msg : body;
   if (t) snprintf(t->msg, sizeof t->msg, "%s: error: %s", prefix, body);
+  if (!ir_quiet && ir_before_message) ir_before_message();
   if (!ir_quiet) fprintf(stderr, "%s\n", t ? dst : body);
   if (!t) {
     fprintf(stderr, "resnetc: internal error: ir_fail outside IR_TRY\n");
@@ -147,6 +149,7 @@ void ir_rethrow(const IrTry *caught) {
 
 void ir_warn(const char *fmt, ...) {
   if (ir_quiet) return;
+  if (ir_before_message) ir_before_message();
   va_list ap;
   va_start(ap, fmt);
   fprintf(stderr, "%s: warning: ", ir_source);

@@ -289,6 +289,9 @@ void ir_die_at(const char *file, int line, const char *msg);
 #define IR_ASSERT(c) ((c) ? (void)0 : ir_die_at(__FILE__, __LINE__, #c))
 
 extern int ir_quiet;               /* 1: ir_fail prints nothing (fuzzing) */
+/* Called before ir_fail/ir_warn print (NULL: nothing): the progress line
+ * (progress.c) erases itself there, so a message never follows it. */
+extern void (*ir_before_message)(void);
 extern const char *ir_source;      /* file name used as message prefix */
 extern Graph *ir_current_graph;    /* for ir_fail_node's prefix */
 

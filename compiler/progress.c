@@ -12,6 +12,8 @@
  */
 #include "progress.h"
 
+#include "ir.h"
+
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,11 +34,24 @@ static double real_clock(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Erases the line before an error or warning is printed; the next update
+ * draws it again. */
+static void clear_line(void) {
+  if (!P.f || !P.shown) return;
+  fputc('\r', P.f);
+  for (int i = 0; i < P.width; i++) fputc(' ', P.f);
+  fputc('\r', P.f);
+  fflush(P.f);
+  P.shown = 0;
+  P.last = 0;   /* redraw at the next update */
+}
+
 void progress_init(int quiet) {
   memset(&P, 0, sizeof P);
   P.clock = real_clock;
   P.min_total = PROGRESS_MIN_BYTES;
   P.f = !quiet && isatty(fileno(stderr)) ? stderr : NULL;
+  ir_before_message = P.f ? clear_line : NULL;
 }
 
 void progress_init_for_test(FILE *f, int enabled, double (*clock)(void)) {
@@ -44,6 +59,7 @@ void progress_init_for_test(FILE *f, int enabled, double (*clock)(void)) {
   P.clock = clock ? clock : real_clock;
   P.min_total = 0;
   P.f = enabled ? f : NULL;
+  ir_before_message = P.f ? clear_line : NULL;
 }
 
 int progress_enabled(void) { return P.f != NULL; }
@@ -90,12 +106,7 @@ void progress_update(int64_t done) {
 }
 
 void progress_end(void) {
-  if (!P.f || !P.shown) { P.next = INT64_MAX; return; }
-  fputc('\r', P.f);
-  for (int i = 0; i < P.width; i++) fputc(' ', P.f);
-  fputc('\r', P.f);
-  fflush(P.f);
-  P.shown = 0;
+  clear_line();
   P.width = 0;
   P.next = INT64_MAX;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ir.h"
 #include "progress.h"
 #include "testutil.h"
 
@@ -56,6 +57,38 @@ static void test_silent_when_disabled_or_short(void) {
   free(s);
 }
 
+/* An error or warning in the middle (ir_fail/ir_warn call the hook first)
+ * erases the line, so the message starts at column 0; the work then goes
+ * on drawing. */
+static void test_message_erases_line(void) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  fake_now = 100.0;
+  progress_init_for_test(f, 1, fake_clock);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(ir_before_message);
+  int64_t total = (int64_t)100 << 20;
+  progress_begin("writing", total);
+  fake_now += 1.0;
+  progress_update(total / 4);
+  fflush(f);
+  size_t drawn = len;
+  ir_before_message();
+  fputs("ERROR\n", f);
+  fake_now += 1.0;
+  progress_update(total / 2);
+  progress_end();
+  fclose(f);
+  CU_ASSERT_TRUE(drawn > 0);
+  char *e = strstr(buf, "ERROR\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+  CU_ASSERT_TRUE(e > buf && e[-1] == '\r' && e[-2] == ' ');   /* erased just before */
+  CU_ASSERT_PTR_NOT_NULL(strstr(e, " 50%"));                  /* drawn again after */
+  free(buf);
+  progress_init_for_test(NULL, 0, NULL);
+  CU_ASSERT_PTR_NULL(ir_before_message);
+}
+
 /* progress_init looks at stderr: on for a terminal (a pseudo-terminal
  * here), off for a file, off with -q. */
 static void test_terminal_detection(void) {
@@ -97,6 +130,7 @@ int main(void) {
   CU_pSuite s = CU_add_suite("progress", NULL, NULL);
   CU_add_test(s, "draws on a terminal, erases at the end", test_draws_and_erases);
   CU_add_test(s, "silent when disabled or short", test_silent_when_disabled_or_short);
+  CU_add_test(s, "an error message erases the line first", test_message_erases_line);
   CU_add_test(s, "on for a terminal only, off with -q", test_terminal_detection);
   return rn_run_tests();
 }
