@@ -3,7 +3,8 @@
  *
  * Method.  Every live node becomes a box whose label says what it computes
  * (op, kernel and stride, input->output channels, the fused epilogue) and
- * where it came from (the model's node name, or file:line:col); graph
+ * where it came from (the model's node name; for .resnet models the output
+ * tensor's name and the file:line:col of the layer); graph
  * inputs and outputs become ellipses; an edge per tensor use, labelled with
  * the tensor's shape.  Constants (weights, folded values) are not drawn:
  * they would bury the network; their shapes show as channel counts.
@@ -206,6 +207,12 @@ void dot_write(Graph *g, FILE *f) {
     put_op_line(f, n);
     put_channels(f, n);
     put_epilogue(f, n);
+    /* ONNX: the node's name.  .resnet (opset 0): names are source
+     * locations, so the output tensor's name ("layer2.0.relu") comes first */
+    if (!g->opset && n->nout > 0 && n->out[0]) {
+      fputs("\\n", f);
+      put_escaped(f, n->out[0]->name, NAME_MAX_SHOWN);
+    }
     if (n->name && *n->name) {
       fputs("\\n", f);
       put_escaped(f, n->name, NAME_MAX_SHOWN);
