@@ -1837,7 +1837,7 @@ static int load_steps(Elab *E, LoadCtx *ctx, const ResnetOptions *o) {
   else if (o && o->weights) rc = bind_file(E, ctx, o->weights, (Loc){0, 0, 0});
   else if (o && o->random_weights) {
     random_weights(E, o->seed);
-    if (!ir_quiet)
+    if (!ir_quiet && !ir_no_warn)
       fprintf(stderr, "%s: note: the weights are random (He initialisation, seed %llu), not trained: "
               "outputs are meaningless, for benchmarks only\n", P->file, o->seed);
   } else if (E->weights) rc = bind_file(E, ctx, relative_to(E->g, P->file, E->weights), E->weights_loc);

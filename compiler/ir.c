@@ -71,6 +71,7 @@ int dtype_is_float(DType t) {
 /* ---- errors ------------------------------------------------------------ */
 
 int ir_quiet = 0;
+int ir_no_warn = 0;
 const char *ir_source = "resnetc";
 Graph *ir_current_graph = NULL;
 void (*ir_before_message)(void) = NULL;
@@ -148,7 +149,7 @@ void ir_rethrow(const IrTry *caught) {
 }
 
 void ir_warn(const char *fmt, ...) {
-  if (ir_quiet) return;
+  if (ir_quiet || ir_no_warn) return;
   if (ir_before_message) ir_before_message();
   va_list ap;
   va_start(ap, fmt);

@@ -289,6 +289,7 @@ void ir_die_at(const char *file, int line, const char *msg);
 #define IR_ASSERT(c) ((c) ? (void)0 : ir_die_at(__FILE__, __LINE__, #c))
 
 extern int ir_quiet;               /* 1: ir_fail prints nothing (fuzzing) */
+extern int ir_no_warn;             /* 1: warnings and notes are not printed (-q) */
 /* Called before ir_fail/ir_warn print (NULL: nothing): the progress line
  * (progress.c) erases itself there, so a message never follows it. */
 extern void (*ir_before_message)(void);

@@ -24,6 +24,7 @@
 #include "front_resnet.h"
 #include "ir.h"
 #include "passes.h"
+#include "progress.h"
 #include "shape.h"
 #include "summary.h"
 
@@ -283,6 +284,8 @@ int main(int argc, char **argv) {
   parse_args(argc, argv, &c);
   ir_source = c.model;
   ir_quiet = 0;
+  ir_no_warn = c.quiet;
+  progress_init(c.quiet);     /* a progress line on a terminal only */
 
   int is_resnet = ends_with(c.model, ".resnet");
   Graph *g;

@@ -5,7 +5,7 @@
 #   tools/install-deps.sh --build  only what building resnetc needs
 set -euo pipefail
 build_pkgs="build-essential cmake flex bison m4 libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
-test_pkgs="libcunit1-dev clang libclang-rt-14-dev python3-torch python3-torchvision python3-onnx
+test_pkgs="libcunit1-dev clang graphviz file libclang-rt-14-dev python3-torch python3-torchvision python3-onnx
   libxml2-utils valgrind gcc-aarch64-linux-gnu qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
 pkgs="$build_pkgs"
 [ "${1:-}" = "--build" ] || pkgs="$pkgs $test_pkgs"
