@@ -29,6 +29,10 @@
  *     DenseNet's growing concatenations the plain size order is 5-11%
  *     above the bound; the climb meets it.)
  *
+ *  5. Order.  Before all this, a memory-aware list schedule (among the
+ *     ready nodes, the one that grows the live bytes least) is tried; it is
+ *     kept when it lowers the bound, e.g. ShuffleNet's branches, -7%.
+ *
  * Three numbers judge the plan: the arena it needs; the lower bound, the
  * largest sum of the blocks live at one step (no placement can beat it);
  * and the naive sum of all intermediates.  Graph inputs and outputs live in
@@ -208,7 +212,9 @@ static int cmp_blocks(const void *pa, const void *pb) {
   return *(const int *)pa - *(const int *)pb;
 }
 
-void pass_plan(Graph *g, PassStats *st) {
+/* Plans g in its current order.  With bound_only, stops after the
+ * liveness and returns the lower bound (offsets not set). */
+static int64_t plan_order(Graph *g, PassStats *st, int bound_only) {
   ir_relink(g);
   set_aliases(g);
   int nt = g->ntensors;
@@ -255,6 +261,7 @@ void pass_plan(Graph *g, PassStats *st) {
   int64_t lower = 0;
   for (int st2 = 0; st2 < g->nnodes; st2++)
     if (live_sum[st2] > lower) lower = live_sum[st2];
+  if (bound_only) return lower;
   /* Placement orders: by size, by size then length of life, by start;
    * then a seeded hill climb from the best of them: a few blocks of the
    * best order move to other places in it, and the new order is kept when
@@ -311,6 +318,100 @@ void pass_plan(Graph *g, PassStats *st) {
   pass_count(st, "arena bytes", (long)g->arena_bytes);
   pass_count(st, "naive bytes", (long)naive);
   pass_count(st, "lower bound bytes", (long)lower);
+  return lower;
+}
+
+/* Memory-aware list scheduling: among the nodes whose inputs are ready,
+ * run the one that grows the live bytes least (its new arena outputs minus
+ * the arena inputs it reads last), the earliest in the current order on a
+ * tie.  Returns 1 when the order changed. */
+static int reorder_for_memory(Graph *g) {
+  ir_relink(g);
+  set_aliases(g);
+  int n = g->nnodes, nt = g->ntensors;
+  int *left = ir_alloc(g, sizeof(int) * (size_t)(nt + 1));     /* readers not yet run */
+  int *indeg = ir_alloc(g, sizeof(int) * (size_t)(n + 1));
+  char *done = ir_alloc(g, (size_t)n + 1);
+  Node **order = ir_alloc(g, sizeof(Node *) * (size_t)(n + 1));
+  for (int i = 0; i < n; i++) {
+    Node *nd = g->nodes[i];
+    for (int j = 0; j < nd->nin; j++) {
+      Tensor *t = nd->in[j];
+      if (!t) continue;
+      int dup = 0;
+      for (int k = 0; k < j; k++) dup |= nd->in[k] && root(nd->in[k]) == root(t);
+      if (!dup) left[root(t)->id]++;
+      dup = 0;
+      for (int k = 0; k < j; k++) dup |= nd->in[k] == t;
+      if (!dup && t->producer) indeg[i]++;
+    }
+  }
+  int changed = 0;
+  for (int k = 0; k < n; k++) {
+    int pick = -1;
+    int64_t best = 0;
+    for (int i = 0; i < n; i++) {
+      if (done[i] || indeg[i]) continue;
+      Node *nd = g->nodes[i];
+      int64_t d = 0;
+      for (int j = 0; j < nd->nout; j++)
+        if (nd->out[j] && arena_tensor(nd->out[j])) d += plan_tensor_bytes(nd->out[j]);
+      for (int j = 0; j < nd->nin; j++) {
+        Tensor *t = nd->in[j];
+        if (!t || !arena_tensor(root(t))) continue;
+        int dup = 0;
+        for (int q = 0; q < j; q++) dup |= nd->in[q] && root(nd->in[q]) == root(t);
+        if (!dup && left[root(t)->id] == 1) d -= plan_tensor_bytes(root(t));
+      }
+      if (pick < 0 || d < best) { pick = i; best = d; }
+    }
+    IR_ASSERT(pick >= 0);
+    Node *nd = g->nodes[pick];
+    done[pick] = 1;
+    changed |= pick != k;
+    order[k] = nd;
+    for (int j = 0; j < nd->nin; j++) {
+      Tensor *t = nd->in[j];
+      if (!t) continue;
+      int dup = 0;
+      for (int q = 0; q < j; q++) dup |= nd->in[q] && root(nd->in[q]) == root(t);
+      if (!dup) left[root(t)->id]--;
+    }
+    for (int j = 0; j < nd->nout; j++) {
+      Tensor *t = nd->out[j];
+      if (!t) continue;
+      for (int c = 0; c < t->nconsumers; c++) {
+        Node *u = t->consumers[c];
+        for (int q = 0; q < u->nin; q++) {
+          if (u->in[q] != t) continue;
+          int dup = 0;
+          for (int r = 0; r < q; r++) dup |= u->in[r] == t;
+          if (!dup) indeg[u->id]--;
+        }
+      }
+    }
+  }
+  memcpy(g->nodes, order, sizeof(Node *) * (size_t)n);
+  ir_relink(g);
+  return changed;
+}
+
+/* Plans the current order, or a memory-aware reordering of it when that
+ * lowers the bound (the placement then meets the bound, or nearly). */
+void pass_plan(Graph *g, PassStats *st) {
+  int64_t b0 = plan_order(g, NULL, 1);
+  int n = g->nnodes;
+  Node **orig = ir_alloc(g, sizeof(Node *) * (size_t)(n + 1));
+  memcpy(orig, g->nodes, sizeof(Node *) * (size_t)n);
+  if (n > 2 && reorder_for_memory(g)) {
+    if (plan_order(g, NULL, 1) < b0) {
+      pass_count(st, "reordered for memory", 1);
+    } else {
+      memcpy(g->nodes, orig, sizeof(Node *) * (size_t)n);
+      ir_relink(g);
+    }
+  }
+  plan_order(g, st, 0);
 }
 
 void plan_summary(Graph *g, PlanSummary *s) {

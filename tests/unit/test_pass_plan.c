@@ -323,6 +323,34 @@ static void test_bn_cast_in_place(void) {
   ir_graph_free(g);
 }
 
+/* two branches, each a big then a small tensor: running one branch to
+ * its end before the other lowers the peak; the planner reorders */
+static void test_reorder(void) {
+  Graph *g = ir_graph_new("branches", "t");
+  Tensor *x = act(g, "x", 1, 8, 8), *a1 = act(g, "a1", 16, 8, 8), *b1 = act(g, "b1", 16, 8, 8);
+  Tensor *a2 = act(g, "a2", 1, 8, 8), *b2 = act(g, "b2", 1, 8, 8), *y = act(g, "y", 1, 8, 8);
+  ir_add_input(g, x);
+  conv(g, x, a1, NULL);
+  conv(g, x, b1, NULL);
+  conv(g, a1, a2, NULL);
+  conv(g, b1, b2, NULL);
+  binary(g, OP_ADD, a2, b2, y);
+  ir_add_output(g, y);
+  PassStats st;
+  memset(&st, 0, sizeof st);
+  ir_relink(g);
+  IrTry t;
+  if (ir_try_begin(&t)) { CU_FAIL("plan failed"); ir_graph_free(g); return; }
+  pass_plan(g, &st);
+  ir_try_end(&t);
+  CU_ASSERT_EQUAL(ir_verify(g, "plan"), 0);
+  CU_ASSERT_EQUAL(validate(g), 0);
+  /* a1, a2 before b1: the big tensors never live together */
+  CU_ASSERT_PTR_EQUAL(g->nodes[1]->out[0], a2);
+  CU_ASSERT_EQUAL(g->arena_bytes, 16 * 64 * 4 + 2 * 64 * 4);
+  ir_graph_free(g);
+}
+
 int main(void) {
   CU_initialize_registry();
   CU_pSuite s = CU_add_suite("pass_plan", NULL, NULL);
@@ -333,5 +361,6 @@ int main(void) {
   CU_add_test(s, "random graphs", test_random_graphs);
   CU_add_test(s, "replan", test_replan);
   CU_add_test(s, "bn and cast in place", test_bn_cast_in_place);
+  CU_add_test(s, "reorder for memory", test_reorder);
   return rn_run_tests();
 }
