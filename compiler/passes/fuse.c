@@ -86,6 +86,9 @@ static int act_of(const Node *n, Act *act, double *lo, double *hi, double *alpha
       if (!ir_is_const(b) || ir_numel(b) != 1 || !dtype_is_float(b->dtype)) return 0;
       if (j == 1) *lo = ir_get_f64(b, 0); else *hi = ir_get_f64(b, 0);
     }
+    /* Clip is min(max(x, lo), hi): with lo > hi everything is hi, which
+     * the epilogue's "x < lo ? lo : x > hi ? hi : x" gives for lo = hi */
+    if (*lo > *hi) *lo = *hi;
     *act = ACT_CLIP;
     return 1;
   default: return 0;

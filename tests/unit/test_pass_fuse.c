@@ -23,8 +23,8 @@ static Tensor *add(Graph *g, Tensor *a, Tensor *b) {
 
 /* Conv + Relu / Clip / LeakyRelu */
 static void test_conv_act(void) {
-  const char *want[3] = {"Conv(+relu)", "Conv(+clip)", "Conv(+leakyrelu)"};
-  for (int v = 0; v < 3; v++) {
+  const char *want[4] = {"Conv(+relu)", "Conv(+clip)", "Conv(+leakyrelu)", "Conv(+clip)"};
+  for (int v = 0; v < 4; v++) {
     Graph *g = ir_graph_new("act", "t");
     Tensor *x = pt_input4(g, "x", 1, 3, 6, 6), *c;
     pt_conv(g, x, 5, 3, 1, 1, 1, 1, &c);
@@ -33,8 +33,11 @@ static void test_conv_act(void) {
     else if (v == 1) {
       Tensor *in[3] = {c, ir_const_scalar_f32(g, "lo", -0.1f), ir_const_scalar_f32(g, "hi", 0.2f)};
       ir_node(g, OP_CLIP, "clip", 3, in, 1, &y);
-    } else {
+    } else if (v == 2) {
       pt_unary(g, OP_LEAKYRELU, c, y)->a.alpha = 0.3;
+    } else {      /* min above max: everything is max */
+      Tensor *in[3] = {c, ir_const_scalar_f32(g, "lo", 0.3f), ir_const_scalar_f32(g, "hi", -0.2f)};
+      ir_node(g, OP_CLIP, "clip", 3, in, 1, &y);
     }
     ir_add_output(g, y);
     CU_ASSERT(pt_check_pass(g, pass_fuse, 1e-5));
