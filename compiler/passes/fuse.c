@@ -189,21 +189,26 @@ static Tensor *option_a_source(Tensor *r, const Tensor *y, Attrs *a, Node **chai
     for (int64_t j = 0; j < m; j++) {
       int64_t axis = ax ? ir_get_i64(ax, j) : j;
       if (axis < 0) axis += rank;
-      if (axis < 0 || axis >= rank) return NULL;
+      if (axis < 0 || axis >= rank || touched[axis]) return NULL;   /* axes repeat: refuse */
       int64_t s = ir_get_i64(st, j), stp = sp ? ir_get_i64(sp, j) : 1;
       int64_t dim = in->dims[axis];
       if (stp <= 0) return NULL;
       if (axis < 2) {
         /* a batch/channel "slice" that keeps everything is harmless */
-        if (out->dims[axis] == dim && (s == 0 || s <= -dim) && stp == 1) continue;
+        if (out->dims[axis] == dim && (s == 0 || s <= -dim) && stp == 1) {
+          touched[axis] = 1;
+          continue;
+        }
         return NULL;
       }
       if (s < 0) s += dim;
       if (s < 0) s = 0;
       if (s > dim) s = dim;
       int i = (int)axis - 2;
-      start[i] += s * step[i];
-      step[i] *= stp;
+      int64_t off = ir_mul_checked(s, step[i]), nstep = ir_mul_checked(stp, step[i]);
+      if (off < 0 || nstep < 0 || start[i] > INT64_MAX - off) return NULL;   /* overflow */
+      start[i] += off;
+      step[i] = nstep;
       touched[axis] = 1;
     }
     for (int d = 2; d < rank; d++)
@@ -212,8 +217,10 @@ static Tensor *option_a_source(Tensor *r, const Tensor *y, Attrs *a, Node **chai
   /* every spatial index read is inside src (Slice semantics promise it;
    * checked, since a wrong view reads out of bounds) */
   for (int i = 0; i < nsp; i++) {
-    int64_t last = start[i] + (y->dims[2 + i] - 1) * step[i];
-    if (y->dims[2 + i] > 0 && (start[i] < 0 || last >= src->dims[2 + i])) return NULL;
+    if (y->dims[2 + i] <= 0) continue;
+    int64_t span = ir_mul_checked(y->dims[2 + i] - 1, step[i]);
+    if (span < 0 || start[i] < 0 || start[i] >= src->dims[2 + i] || span >= src->dims[2 + i] - start[i])
+      return NULL;
   }
   if (c0 < 0 || c0 + src->dims[1] > y->dims[1]) return NULL;
   a->res_view = 1;

@@ -47,6 +47,7 @@
 #define ALIGN 64
 
 int64_t plan_tensor_bytes(const Tensor *t) {
+  if (t->rank < 0 || dtype_size(t->dtype) == 0) return -1;   /* shape inference did not run */
   int64_t n = 1;
   for (int i = 0; i < t->rank; i++) {
     int64_t d = t->dims[i];
@@ -237,7 +238,8 @@ static int64_t plan_order(Graph *g, PassStats *st, int bound_only) {
       Tensor *t = n->out[j];
       if (!t || !arena_tensor(t)) continue;
       int64_t sz = plan_tensor_bytes(t);
-      if (sz < 0) ir_fail("tensor '%s' is too large to plan", t->name);
+      if (sz < 0 || sz > INT64_MAX / 2 - naive)   /* every offset stays below the sum */
+        ir_fail("cannot plan tensor '%s': its size is unknown or too large", t->name);
       naive += sz;
       if (j == 0 && slot >= 0) {
         int ob = blk[root(n->in[slot])->id];
