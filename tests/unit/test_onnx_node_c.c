@@ -17,6 +17,7 @@
  */
 #include <dirent.h>
 #include <stdio.h>
+#include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,12 @@
 #include "testutil.h"
 
 #define MAX_CASES 512
+
+static double now_s(void) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  return tv.tv_sec + tv.tv_usec * 1e-6;
+}
 
 typedef struct NodeCase {
   char path[512];        /* node/test_add */
@@ -183,6 +190,7 @@ static void test_node_cases(void) {
   char outdir[1024];
   snprintf(outdir, sizeof outdir, "%s", dir);
   EhCase *ec = calloc((size_t)n + 1, sizeof *ec);
+  double t0 = now_s();
   ir_quiet = !getenv("RN_VERBOSE");
   for (int k = 0; k < n; k++) {
     NodeCase *c = &cs[k];
@@ -202,8 +210,10 @@ static void test_node_cases(void) {
     prepare(root, c, &ec[k], outdir);
   }
   ir_quiet = 0;
+  double t1 = now_s();
   eh_write_build_mode(outdir, ec, n, EH_CLANG_SYNTAX);
   CU_ASSERT_EQUAL(eh_build(outdir), 0);
+  double t2 = now_s();
   int np = 0, nf = 0, ns = 0;
   for (int k = 0; k < n; k++) {
     NodeCase *c = &cs[k];
@@ -239,7 +249,8 @@ static void test_node_cases(void) {
     ir_graph_free(ec[k].g);
     ir_graph_free(c->ref);
   }
-  printf("\n  %d passed, %d failed, %d skipped\n", np, nf, ns);
+  printf("\n  %d passed, %d failed, %d skipped (load+emit %.1f s, make %.1f s, run %.1f s)\n", np, nf, ns,
+         t1 - t0, t2 - t1, now_s() - t2);
   CU_ASSERT_EQUAL(nf, 0);
   CU_ASSERT(np > 200);
   free(ec);
