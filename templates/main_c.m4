@@ -1,6 +1,6 @@
 m4_dnl main_c.m4 - NAME_main.c, a command-line driver for the model.
 m4_dnl RN_MAIN prints the whole file from the facts (see common.m4).
-m4_define(<:RN_IO_MAIN_TABLE:>, <:  {"$1", "$9", "$5[$6]", $8},
+m4_define(<:RN_IO_MAIN_TABLE:>, <:  {"$1", "$9", "$5[m4_translit(<:$6:>, <: :>)]", $8},
 :>)
 m4_define(<:RN_IO_MAIN_ARG:>, <:m4_ifelse(<:$1:>, <:in:>, <:(const $4 *)buf[$2]:>, <:($4 *)buf[RN_NIN + $2]:>), :>)
 m4_define(<:RN_MAIN:>, <:RN_FILE_COMMENT(<:c:>, <:_main.c:>)

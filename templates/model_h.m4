@@ -2,7 +2,7 @@ m4_dnl model_h.m4 - NAME.h, the API of a generated model.  RN_HEADER prints
 m4_dnl the whole file from the facts (see common.m4).
 m4_define(<:RN_IO_H_PARAM:>, <:m4_ifelse(<:$1:>, <:in:>, <:const :>)$4 *$3,
  *       :>)
-m4_define(<:RN_IO_H_DOC:>, <: *   $1<::>put $2 m4_ifelse(<:$1:>, <:in:>, <: :>)$3  $5[$6]  '$9'
+m4_define(<:RN_IO_H_DOC:>, <: *   $1<::>put $2 m4_ifelse(<:$1:>, <:in:>, <: :>)$3  $5[m4_translit(<:$6:>, <: :>)]  '$9'
 :>)
 m4_define(<:RN_IO_H_MACROS:>, <:m4_pushdef(<:RN_P:>, RN_MODEL<:_:>m4_translit(<:$1:>, <:a-z:>, <:A-Z:>)<:$2_:>)m4_dnl
 <:#define :>RN_P<:NAME "$9"
