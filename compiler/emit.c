@@ -861,6 +861,8 @@ static void lower_gpool(Emitter *e, Node *n) {
   if (x->rank < 2) ir_fail_node(n, "input of rank %d, 2 or more expected", x->rank);
   int64_t S = prod(x->dims, 2, x->rank);
   if (S == 0) ir_fail_node(n, "pooling over an empty image");
+  if (ir_numel(y) != x->dims[0] * x->dims[1] || y->dtype != x->dtype)
+    ir_fail_node(n, "output %s does not match", shape_str(e->g, y));
   KS k;
   ks_init(e, &k, "GPOOL", "rn_%s_global%spool", dt_abbr(x->dtype), max ? "max" : "avg");
   kv(&k, "T", dtype_ctype(x->dtype));
@@ -1688,18 +1690,27 @@ static void sink_raw(void *ctx, const unsigned char *p, size_t n) {
   if (n && fwrite(p, 1, n, s->f) != n) s->bad = 1;
 }
 
-/* Octal escapes, 64 bytes per literal line: "\000\177..." */
+/* The weights as C string literals, 4096 bytes per line: printable bytes
+ * as themselves, the others (and '"', '\\', '?', no trigraphs) as three-digit
+ * octal escapes, which never swallow a following digit.  gcc and clang read
+ * this form fastest and in the least memory (docs/weights.md). */
+#define STR_LINE 4096
 static void sink_string(void *ctx, const unsigned char *p, size_t n) {
   FileSink *s = ctx;
-  char line[64 * 4 + 8];
+  char line[STR_LINE * 4 + 8];
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
+    unsigned char c = p[i];
     if (s->col == 0) line[k++] = '"';
-    line[k++] = '\\';
-    line[k++] = (char)('0' + (p[i] >> 6));
-    line[k++] = (char)('0' + ((p[i] >> 3) & 7));
-    line[k++] = (char)('0' + (p[i] & 7));
-    if (++s->col == 64) {
+    if (c >= 32 && c < 127 && c != '"' && c != '\\' && c != '?') {
+      line[k++] = (char)c;
+    } else {
+      line[k++] = '\\';
+      line[k++] = (char)('0' + (c >> 6));
+      line[k++] = (char)('0' + ((c >> 3) & 7));
+      line[k++] = (char)('0' + (c & 7));
+    }
+    if (++s->col == STR_LINE) {
       line[k++] = '"';
       line[k++] = '\n';
       s->col = 0;

@@ -6,9 +6,10 @@ m4_define(<:RN_WEIGHTS_BEGIN:>, <:RN_FILE_COMMENT(<:c:>, <:_weights.c:>)
 /*
  * The weights of RN_MODEL: RN_WEIGHTS_BYTES bytes, the same as the file
  * RN_MODEL.weights would hold: a 64-byte header (magic, size, hash), then
- * every constant tensor, little-endian, at a 64-byte aligned offset.  One
- * string literal of octal escapes: compilers read it far faster and in far
- * less memory than a list of integers (docs/weights.md).
+ * every constant tensor, little-endian, at a 64-byte aligned offset.  As
+ * string literals (printable bytes as themselves, the others as octal
+ * escapes): compilers read them far faster and in far less memory than a
+ * list of integers (docs/weights.md).
  */
 #include "RN_MODEL.h"
 
