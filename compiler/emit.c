@@ -68,8 +68,9 @@ struct rn_embedded_file { const char *name; const char *text; size_t len; };
 extern const struct rn_embedded_file rn_templates[];
 
 /* WEIGHTS_AUTO embeds weights up to this size and writes a blob above it:
- * gcc needs ~0.15 s and ~14 MB of memory per MB of embedded string (see
- * docs/weights.md), so 16 MB keeps an embedded build under ~3 s. */
+ * gcc needs ~0.09 s of CPU and ~12 MB of memory per MB of embedded string
+ * (docs/weights.md), so 16 MB keeps an embedded build near 1.5 s and
+ * 200 MB; ImageNet-sized networks get a blob. */
 #define EMBED_MAX_BYTES ((int64_t)16 << 20)
 
 #define ALIGN 64                    /* arena, weights, blob header */
@@ -133,6 +134,7 @@ typedef struct Emitter {
   Graph *g;
   const EmitOptions *o;
   const char *name, *name_uc;  /* C prefix, upper-cased */
+  const char *isas;            /* RN_ISAS: "avx2, scalar" */
   const char *outdir;
   int embed;                   /* weights compiled in */
   /* storage, per tensor id; root: the tensor whose home this one shares */
@@ -1615,7 +1617,7 @@ static void facts(Emitter *e, Buf *b) {
   const char *src = g->source && *g->source ? g->source : "(memory)";
   const char *slash = strrchr(src, '/');
   m4_define_str(b, "RN_SOURCE", safe_text(g, slash ? slash + 1 : src, 200));
-  m4_define_str(b, "RN_ISAS", "scalar");
+  m4_define_str(b, "RN_ISAS", e->isas);
   m4_define_i64(b, "RN_ARENA_BYTES", e->arena_bytes);
   m4_define_i64(b, "RN_WEIGHTS_BYTES", HEADER_BYTES + e->wdata_bytes);
   m4_define_i64(b, "RN_WEIGHTS_EMBEDDED", e->embed);
@@ -1775,6 +1777,26 @@ static void io_names(Emitter *e) {
   }
 }
 
+/* RN_ISAS from EmitOptions.isa: names of [a-z0-9_], scalar last. */
+static void choose_isas(Emitter *e) {
+  const char *want = e->o->isa && *e->o->isa ? e->o->isa : "scalar";
+  Buf b = {e->g, 0, 0, 0};
+  int has_scalar = 0;
+  for (const char *p = want; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n == 0 || n > 32) ir_fail("bad ISA list '%s'", want);
+    for (size_t i = 0; i < n; i++)
+      if (!islower((unsigned char)p[i]) && !isdigit((unsigned char)p[i]) && p[i] != '_')
+        ir_fail("bad ISA name in '%s' (lower-case letters, digits, '_')", want);
+    has_scalar |= n == 6 && strncmp(p, "scalar", 6) == 0;
+    bprintf(&b, "%s%.*s", b.n ? ", " : "", (int)n, p);
+    p += n;
+    if (*p == ',') p++;
+  }
+  if (!has_scalar) bputs(&b, ", scalar");
+  e->isas = b.p;
+}
+
 static void choose_name(Emitter *e) {
   Graph *g = e->g;
   const char *want = e->o->name && *e->o->name ? e->o->name : g->name && *g->name ? g->name : "model";
@@ -1825,6 +1847,7 @@ int emit_c(Graph *g, const EmitOptions *o) {
     if (!o || !o->outdir || !*o->outdir) ir_fail("no output folder given");
     e->outdir = o->outdir;
     choose_name(e);
+    choose_isas(e);
     ir_relink(g);
     check_graph(e);
     io_names(e);

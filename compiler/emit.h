@@ -11,6 +11,10 @@ typedef struct EmitOptions {
   WeightsMode weights;
   const char *command_line;/* recorded in every generated file's header comment */
   const char *template_dir;/* NULL: the embedded templates */
+  const char *isa;         /* ISA preference, comma-separated ("avx2,scalar"):
+                              each layer gets the first ISA whose template has
+                              a kernel for it; scalar is always the last
+                              resort.  NULL or "": scalar only */
 } EmitOptions;
 
 /* Writes OUTDIR/NAME.h, NAME.c, the weights, NAME_main.c and Makefile.

@@ -694,7 +694,7 @@ static Graph *built(Graph *(*make)(int), int v, int opt) {
 }
 
 static int emit_to(Graph *g, const char *dir, const char *name, WeightsMode wm, const char *tdir) {
-  EmitOptions o = {dir, name, wm, "resnetc test.onnx -o out", tdir};
+  EmitOptions o = {dir, name, wm, "resnetc test.onnx -o out", tdir, NULL};
   return emit_c(g, &o);
 }
 
@@ -789,6 +789,45 @@ static void test_errors(void) {
   ir_quiet = 0;
 }
 
+/* EmitOptions.isa: a template for another ISA takes the layers its
+ * predicate accepts, scalar the rest; unknown ISAs fall back to scalar. */
+static void test_isa(void) {
+  char d[1100], tdir[1200], out[1200], log[1300];
+  snprintf(d, sizeof d, "%s", rn_tmpdir("emit_isa"));
+  snprintf(tdir, sizeof tdir, "%s/templates", d);
+  snprintf(out, sizeof out, "%s/out", d);
+  snprintf(log, sizeof log, "%s/log", d);
+  FILE *f;
+  rn_system(NULL, "cp -r %s %s", rn_source_path("templates"), tdir);
+  char kp[1300];
+  snprintf(kp, sizeof kp, "%s/k_zz_testisa.m4", tdir);
+  f = fopen(kp, "w");
+  CU_ASSERT_FATAL(f != NULL);
+  fputs("m4_define(<:RN_UNARY__testisa_OK:>, <:m4_ifelse(P_OPK, <:relu:>, 1, 0):>)\n"
+        "m4_define(<:RN_UNARY__testisa:>, <:\n"
+        "/* relu of the test ISA */\n"
+        "static void RN_FNAME<::>(const P_T *x, P_T *y)\n{\n  RN_ENUM(NUMEL)\n  int i;\n"
+        "  for (i = 0; i < NUMEL; i++)\n    y[i] = x[i] > 0 ? x[i] : 0;\n}\n:>)\n", f);
+  fclose(f);
+  Graph *g = built(f_unary, 0, 1);
+  CU_ASSERT_FATAL(g != NULL);
+  EmitOptions o = {out, "u", WEIGHTS_AUTO, "resnetc", tdir, "avx512f,testisa"};
+  CU_ASSERT_EQUAL_FATAL(emit_c(g, &o), 0);
+  char cp[1300];
+  snprintf(cp, sizeof cp, "%s/u.c", out);
+  size_t n;
+  char *c = rn_read_file(cp, &n);
+  CU_ASSERT(c && strstr(c, "rn_f32_relu__testisa_1(") && strstr(c, "rn_f32_sigmoid__scalar_1(") &&
+            !strstr(c, "rn_f32_relu__scalar"));
+  free(c);
+  CU_ASSERT_EQUAL(rn_system(log, "cd %s && gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only u.c", out), 0);
+  ir_quiet = 1;
+  EmitOptions bad = {out, "u", WEIGHTS_AUTO, "resnetc", tdir, "avx2;rm -rf"};
+  CU_ASSERT_EQUAL(emit_c(g, &bad), -1);
+  ir_quiet = 0;
+  ir_graph_free(g);
+}
+
 /* The driver and Makefile as a user meets them: builds with `make`, checks
  * file sizes, blob and embedded weights agree, a foreign blob is refused;
  * NAME.o holds no writable data. */
@@ -850,6 +889,7 @@ int main(void) {
   CU_add_test(s, "generated C matches eval_graph", test_differential);
   CU_add_test(s, "same input, same bytes", test_reproducible);
   CU_add_test(s, "errors write nothing", test_errors);
+  CU_add_test(s, "ISA selection by templates", test_isa);
   CU_add_test(s, "driver, Makefile and both weight forms", test_driver);
   return rn_run_tests();
 }
