@@ -24,7 +24,9 @@
  *     is therefore folded only when every t[c] is 0 (a pure scale);
  *     otherwise a BN is left to the fuse pass, which computes it in the
  *     epilogue of the Conv that produces its input (out[1], see
- *     Attrs.post_act in ir.h).
+ *     Attrs.post_act in ir.h).  A BN that no Conv produces the input of
+ *     (a graph input, a Concat, a pool) stays a node; fuse gives it the
+ *     activation after it (Attrs.act).
  *
  *  C. affine -> affine (the first read by the second only): one map,
  *     s = s1*s2, t = t1*s2 + t2, written as a BatchNormalization
