@@ -255,6 +255,16 @@ static const Builtin *find_builtin(const char *name) {
   return NULL;
 }
 
+/* what other frameworks call our layers, for "did you mean" */
+static const char *const synonyms[][2] = {
+  {"batchnorm", "bn"}, {"batchnorm2d", "bn"}, {"batch_norm", "bn"}, {"linear", "fc"},
+  {"dense", "fc"}, {"gemm", "fc"}, {"conv2d", "conv"}, {"convolution", "conv"},
+  {"maxpool2d", "maxpool"}, {"max_pool", "maxpool"}, {"avgpool2d", "avgpool"},
+  {"avg_pool", "avgpool"}, {"gap", "global_avgpool"}, {"adaptive_avgpool", "global_avgpool"},
+  {"avgpool_global", "global_avgpool"}, {"global_pool", "global_avgpool"}, {"pool", "maxpool"},
+  {"activation", "relu"}, {"residual", "add"}, {"skip", "add"}, {"shortcut", "add"},
+};
+
 static Block *find_block(Parser *P, const char *name) {
   for (Block *b = P->blocks; b; b = b->next)
     if (strcmp(b->name, name) == 0) return b;
@@ -405,6 +415,15 @@ static void check_call(Check *C, const Sym *env, const Stmt *call) {
   suggest_init(&sg, call->name);
   for (int i = 0; i < NBUILTINS; i++) suggest_try(&sg, builtins[i].name);
   for (Block *k = C->P->blocks; k; k = k->next) suggest_try(&sg, k->name);
+  /* names other frameworks use for our layers: batchnorm -> bn */
+  const char *syn = NULL;
+  int syn_dist = 1000;
+  for (size_t i = 0; i < sizeof synonyms / sizeof synonyms[0]; i++) {
+    int d = edit_distance(call->name, synonyms[i][0]);
+    int len = (int)strlen(call->name);
+    if (d <= (len <= 6 ? 1 : 2) && d < syn_dist) { syn_dist = d; syn = synonyms[i][1]; }
+  }
+  if (syn && (!sg.best || syn_dist < sg.dist)) sg.best = syn;
   char buf[200];
   rn_error(C->P, call->loc, "unknown layer or block '%s'%s", call->name, suggest_text(&sg, buf, sizeof buf));
   for (const Arg *a = call->args; a; a = a->next) check_expr(C, env, a->e);
@@ -829,9 +848,9 @@ static const char *layer_name(Elab *E, Scope *s, const char *kind, const Stmt *c
   const char *name = ir_fmt(E->g, "%s%s", s->prefix, local);
   Loc *first = hash_get(&E->wlocs, name);
   if (first) {
-    rn_error(E->P, loc, "two layers are named '%s'", name);
+    rn_error(E->P, loc, "two layers are named '%s' (give one another name with @NAME)", name);
     rn_note(E->P, *first, "the first one is here");
-    el_error(E, call && call->at ? call->at_loc : loc, "give one of them another name with @NAME");
+    longjmp(E->jb, 1);
   }
   Loc *l = ir_alloc(E->g, sizeof *l);
   *l = loc;
@@ -1703,36 +1722,37 @@ static int bind_file(Elab *E, LoadCtx *ctx, const char *path, Loc at) {
     rn_error(P, at, "the weights in '%s' do not fit network '%s': %d missing, %d extra, %d of another shape%s",
              path, E->net->name, nmiss, nextra, nshape, ntype ? ", some not floating point" : "");
     if (!ir_quiet) {
-      int shown = 0;
+      /* up to 12 of each kind, then how many more */
+      const int MAXK = 12;
+      int shown[4] = {0};
       char a[160], b[160];
-      for (int i = 0; i < E->nslots && shown < 40; i++) {
+      for (int i = 0; i < E->nslots; i++) {
         Tensor *t = E->slots[i].t;
         WSrc *w = hash_get(&h, t->name);
         dims_text(a, sizeof a, t->rank, t->dims);
         if (!w) {
-          fprintf(stderr, "  missing: %s %s (in the network, not in the file)\n", t->name, a);
-          shown++;
+          if (shown[0]++ < MAXK) fprintf(stderr, "  missing: %s %s (in the network, not in the file)\n", t->name, a);
           continue;
         }
         dims_text(b, sizeof b, w->rank, w->dims);
         if (strcmp(a, b) != 0) {
-          fprintf(stderr, "  shape:   %s is %s in the network but %s in the file\n", t->name, a, b);
-          shown++;
+          if (shown[1]++ < MAXK)
+            fprintf(stderr, "  shape:   %s is %s in the network but %s in the file\n", t->name, a, b);
         } else if (strcmp(w->dtype, "F32") && strcmp(w->dtype, "F16") && strcmp(w->dtype, "BF16") &&
                    strcmp(w->dtype, "F64")) {
-          fprintf(stderr, "  dtype:   %s is %s in the file; weights must be F32, F16, BF16 or F64\n", t->name,
-                  w->dtype);
-          shown++;
+          if (shown[2]++ < MAXK)
+            fprintf(stderr, "  dtype:   %s is %s in the file; weights must be F32, F16, BF16 or F64\n", t->name,
+                    w->dtype);
         }
       }
-      for (int i = 0; i < nsrc && shown < 40; i++)
+      for (int i = 0; i < nsrc; i++)
         if (!src[i].used && !ends_with(src[i].name, "num_batches_tracked")) {
           dims_text(b, sizeof b, src[i].rank, src[i].dims);
-          fprintf(stderr, "  extra:   %s %s (in the file, not in the network)\n", src[i].name, b);
-          shown++;
+          if (shown[3]++ < MAXK) fprintf(stderr, "  extra:   %s %s (in the file, not in the network)\n", src[i].name, b);
         }
-      if (shown == 40 && nmiss + nshape + nextra + ntype > 40)
-        fprintf(stderr, "  ... and %d more\n", nmiss + nshape + nextra + ntype - 40);
+      static const char *const kind[4] = {"missing", "of another shape", "of another dtype", "extra"};
+      for (int k = 0; k < 4; k++)
+        if (shown[k] > MAXK) fprintf(stderr, "  ... and %d more %s\n", shown[k] - MAXK, kind[k]);
     }
     return -1;
   }

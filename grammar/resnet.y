@@ -483,17 +483,32 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, Parser *P, void *scann
                           tok_name(la, b, sizeof b), P->last_tok);
   else
     k += (size_t)snprintf(msg + k, sizeof msg - k, "unexpected %s", tok_name(la, b, sizeof b));
+  /* where a number may come, say "an expression" for all its starts */
+  int expr = 0;
+  for (int i = 0; i < n; i++) expr |= expected[i] == YYSYMBOL_INT;
   yysymbol_kind_t keep[40];
   int nk = 0, ops = 0;
   for (int i = 0; i < n; i++) {
-    if (is_operator(expected[i])) ops = 1;
-    else keep[nk++] = expected[i];
+    yysymbol_kind_t e = expected[i];
+    const char *nm = yysymbol_name(e);
+    int starts_expr = e == YYSYMBOL_INT || e == YYSYMBOL_FLOAT || e == YYSYMBOL_IDENT ||
+                      e == YYSYMBOL_NOT || strcmp(nm, "'('") == 0 || strcmp(nm, "'!'") == 0 ||
+                      strcmp(nm, "'-'") == 0 || strcmp(nm, "'+'") == 0;
+    if (expr && starts_expr) continue;
+    if (is_operator(e)) ops = 1;
+    else keep[nk++] = e;
+  }
+  if (expr) {
+    /* "an expression" first */
+    for (int i = nk; i > 0; i--) keep[i] = keep[i - 1];
+    keep[0] = YYSYMBOL_YYUNDEF;
+    nk++;
   }
   if (n > 0 && nk <= 4) {
     k += (size_t)snprintf(msg + k, sizeof msg - k, ", expected ");
     for (int i = 0; i < nk && k < sizeof msg; i++)
       k += (size_t)snprintf(msg + k, sizeof msg - k, "%s%s", i == 0 ? "" : (i == nk - 1 && !ops) ? " or " : ", ",
-                            tok_name(keep[i], b, sizeof b));
+                            keep[i] == YYSYMBOL_YYUNDEF ? "an expression" : tok_name(keep[i], b, sizeof b));
     if (ops && k < sizeof msg) k += (size_t)snprintf(msg + k, sizeof msg - k, "%san operator", nk ? " or " : "");
   }
   rn_error(P, L(*yypcontext_location(ctx)), "%s", msg);

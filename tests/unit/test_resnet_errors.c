@@ -1,0 +1,166 @@
+/* test_resnet_errors.c - every error class of the .resnet front end.
+ *
+ * tests/errors/resnet/NAME.resnet is a malformed file; NAME.expect lists,
+ * one per line, text that the diagnostics must contain ("3:20: error:
+ * unknown layer or block 'batchnrm'; did you mean 'bn'?"), and optionally
+ *   count: N        the exact number of "error:" lines (several errors
+ *                   per run, or exactly one where a cascade must not come)
+ *   mode: weights   load as for compiling (weights required), not shapes only
+ * The test also checks the form of every located diagnostic: the source
+ * line follows, and the caret stands under the reported column. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "front_resnet.h"
+#include "testutil.h"
+
+/* Runs resnet_load on path with stderr captured into a malloc'ed string. */
+static char *load_capture(const char *path, const ResnetOptions *o, Graph **out) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s/stderr.txt", rn_tmpdir("resnet_errors"));
+  fflush(stderr);
+  int saved = dup(2);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  dup2(fd, 2);
+  close(fd);
+  *out = resnet_load(path, o);
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  char *s = rn_read_file(tmp, NULL);
+  return s ? s : strdup("");
+}
+
+/* Line n (1-based) of text, into buf. */
+static int nth_line(const char *text, int n, char *buf, size_t size) {
+  const char *s = text;
+  for (int l = 1; l < n && s; l++) {
+    s = strchr(s, '\n');
+    if (s) s++;
+  }
+  if (!s) return -1;
+  const char *e = strchr(s, '\n');
+  size_t len = e ? (size_t)(e - s) : strlen(s);
+  if (len >= size) len = size - 1;
+  memcpy(buf, s, len);
+  buf[len] = 0;
+  return 0;
+}
+
+/* Every "path:L:C: error|note: ..." line must be followed by " L | <line L
+ * of the source>" and a caret line with '^' at column C. */
+static void check_carets(const char *path, const char *src, const char *out) {
+  size_t plen = strlen(path);
+  const char *s = out;
+  while ((s = strstr(s, path)) != NULL) {
+    int line, col, n = 0;
+    if (sscanf(s + plen, ":%d:%d: %n", &line, &col, &n) != 2 || n == 0) { s += plen; continue; }
+    const char *l1 = strchr(s, '\n');
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l1);
+    char want[4096], got[4096], caret[4096];
+    nth_line(src, line, want, sizeof want);
+    if (nth_line(l1 + 1, 1, got, sizeof got) || nth_line(l1 + 1, 2, caret, sizeof caret)) {
+      CU_FAIL("a diagnostic without its source line");
+      return;
+    }
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, " %d | ", line);
+    CU_ASSERT_EQUAL(strncmp(got, prefix, strlen(prefix)), 0);
+    if (strlen(want) <= 160 && !strchr(want, '\t')) {
+      /* the whole line is shown: it is the source line, and the caret
+       * stands under column col (columns count UTF-8 characters) */
+      int same = strcmp(got + strlen(prefix), want) == 0;
+      int clean = 1;
+      for (const unsigned char *p = (const unsigned char *)want; *p; p++) clean &= *p >= 32 && *p < 127;
+      if (clean) CU_ASSERT(same);
+      const char *bar = strstr(caret, "| ");
+      CU_ASSERT_PTR_NOT_NULL_FATAL(bar);
+      const char *hat = strchr(bar, '^');
+      CU_ASSERT_PTR_NOT_NULL_FATAL(hat);
+      if (hat - (bar + 2) != col - 1)
+        fprintf(stderr, "caret at %d for column %d: %s\n", (int)(hat - (bar + 2)) + 1, col, caret);
+      CU_ASSERT_EQUAL(hat - (bar + 2), col - 1);
+    }
+    s = l1;
+  }
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_error_corpus(void) {
+  const char *dir = rn_source_path("tests/errors/resnet");
+  char dirbuf[4096];
+  snprintf(dirbuf, sizeof dirbuf, "%s", dir);
+  DIR *d = opendir(dirbuf);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+  char *names[512];
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && n < 512) {
+    size_t len = strlen(e->d_name);
+    if (len > 7 && strcmp(e->d_name + len - 7, ".resnet") == 0) names[n++] = strdup(e->d_name);
+  }
+  closedir(d);
+  qsort(names, (size_t)n, sizeof names[0], cmp_str);
+  CU_ASSERT(n >= 20);
+  int checked = 0;
+  for (int i = 0; i < n; i++) {
+    char path[4600], exp_path[4700];
+    snprintf(path, sizeof path, "%s/%s", dirbuf, names[i]);
+    snprintf(exp_path, sizeof exp_path, "%.*s.expect", (int)(strlen(path) - 7), path);
+    char *expect = rn_read_file(exp_path, NULL);
+    char *src = rn_read_file(path, NULL);
+    if (!expect || !src) {
+      fprintf(stderr, "%s: no .expect file\n", names[i]);
+      CU_FAIL("an error file without its .expect");
+      free(expect);
+      free(src);
+      continue;
+    }
+    ResnetOptions o = {0};
+    o.shapes_only = strstr(expect, "mode: weights") == NULL;
+    Graph *g;
+    char *out = load_capture(path, &o, &g);
+    if (g) fprintf(stderr, "%s: loaded without error\n", names[i]);
+    CU_ASSERT_PTR_NULL(g);
+    ir_graph_free(g);
+    int errors = 0;
+    for (const char *p = out; (p = strstr(p, ": error: ")) != NULL; p++) errors++;
+    CU_ASSERT(errors >= 1);
+    char *save = NULL;
+    for (char *line = strtok_r(expect, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+      if (strncmp(line, "mode:", 5) == 0) continue;
+      if (strncmp(line, "count:", 6) == 0) {
+        int want = atoi(line + 6);
+        if (errors != want) fprintf(stderr, "%s: %d errors, expected %d\n%s", names[i], errors, want, out);
+        CU_ASSERT_EQUAL(errors, want);
+        continue;
+      }
+      /* "L:C: ..." lines follow the file name */
+      char full[4096];
+      if (line[0] >= '0' && line[0] <= '9') snprintf(full, sizeof full, "%s:%s", path, line);
+      else snprintf(full, sizeof full, "%s", line);
+      if (!strstr(out, full)) fprintf(stderr, "%s: missing \"%s\" in:\n%s", names[i], line, out);
+      CU_ASSERT_PTR_NOT_NULL(strstr(out, full));
+    }
+    check_carets(path, src, out);
+    checked++;
+    free(out);
+    free(expect);
+    free(src);
+    free(names[i]);
+  }
+  CU_ASSERT_EQUAL(checked, n);
+}
+
+int main(void) {
+  CU_initialize_registry();
+  CU_pSuite s = CU_add_suite("resnet_errors", NULL, NULL);
+  CU_add_test(s, "tests/errors/resnet: every error class", test_error_corpus);
+  return rn_run_tests();
+}
