@@ -22,7 +22,9 @@
 
 #include "front_onnx.h"
 #include "front_resnet.h"
+#include "passes.h"
 #include "shape.h"
+#include "summary.h"
 #include "testutil.h"
 
 #define TOL 1e-4
@@ -206,6 +208,36 @@ static void test_dsl_equals_onnx(void) {
     CU_ASSERT_EQUAL(cd[OP_BATCHNORM], co[OP_BATCHNORM]);
     CU_ASSERT_EQUAL(cd[OP_ADD], co[OP_ADD]);
     CU_ASSERT_EQUAL(cd[OP_RELU], co[OP_RELU]);
+    /* --summary counts the same for both */
+    SummaryTotals td, to;
+    summary_compute(dsl, &td);
+    summary_compute(g, &to);
+    CU_ASSERT_EQUAL(td.params, 11689512);
+    CU_ASSERT_EQUAL(to.params, td.params);
+    CU_ASSERT_EQUAL(to.buffers, td.buffers);
+    CU_ASSERT_EQUAL(to.macs, td.macs);
+    /* and the optimiser makes the same graph of both: same ops, same
+     * count of each (BatchNorm folded, shortcuts fused the same way) */
+    IrTry t2;
+    if (ir_try_begin(&t2)) {
+      CU_FAIL("passes failed");
+    } else {
+      PassOptions po = {2, NULL, NULL, NULL, 1, NULL};
+      shape_infer_and_fold(dsl, 0);
+      passes_run(dsl, &po);
+      passes_run(g, &po);
+      ir_try_end(&t2);
+      memset(cd, 0, sizeof cd);
+      memset(co, 0, sizeof co);
+      for (int i = 0; i < dsl->nnodes; i++) cd[dsl->nodes[i]->op]++;
+      for (int i = 0; i < g->nnodes; i++) co[g->nodes[i]->op]++;
+      for (int k = 0; k < OP_COUNT; k++) {
+        if (cd[k] != co[k]) fprintf(stderr, "%s: %d after the passes from .resnet, %d from ONNX\n", op_info[k].name, cd[k], co[k]);
+        CU_ASSERT_EQUAL(cd[k], co[k]);
+      }
+      CU_ASSERT_EQUAL(cd[OP_BATCHNORM], 0);
+      CU_ASSERT_EQUAL(dsl->arena_bytes, g->arena_bytes);
+    }
   }
   free(outs[0]);
   free(x);
