@@ -44,7 +44,10 @@ static int optimise(Graph *g) {
   IrTry t;
   if (ir_try_begin(&t)) return -1;
   shape_infer_and_fold(g, 0);
-  PassOptions po = {2, NULL, NULL, NULL, 1, NULL};
+  PassOptions po;
+  memset(&po, 0, sizeof po);
+  po.opt_level = 2;
+  po.verify = 1;
   passes_run(g, &po);
   ir_try_end(&t);
   return 0;
@@ -54,7 +57,12 @@ static int optimise(Graph *g) {
 static float *build_and_run(Graph *g, const char *tag, const char *name, const char *input, size_t nfloats) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s", rn_tmpdir(tag));
-  EmitOptions o = {dir, name, WEIGHTS_AUTO, "test_resnet_emit", NULL};
+  EmitOptions o;
+  memset(&o, 0, sizeof o);
+  o.outdir = dir;
+  o.name = name;
+  o.weights = WEIGHTS_AUTO;
+  o.command_line = "test_resnet_emit";
   if (emit_c(g, &o) != 0) return NULL;
   char log[4200], out[4200];
   snprintf(log, sizeof log, "%s/build.log", dir);

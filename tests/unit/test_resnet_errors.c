@@ -9,6 +9,7 @@
  * The test also checks the form of every located diagnostic: the source
  * line follows, and the caret stands under the reported column. */
 #include <dirent.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,9 +159,110 @@ static void test_error_corpus(void) {
   CU_ASSERT_EQUAL(checked, n);
 }
 
+/* Hostile inputs made here (too big to commit): each must fail cleanly
+ * with its message, in bounded time, without recursing on the input's
+ * depth (a crash would end the test). */
+static char *repeat(const char *head, const char *unit, int n, const char *tail) {
+  size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+  char *s = malloc(hl + ul * (size_t)n + tl + 1);
+  memcpy(s, head, hl);
+  for (int i = 0; i < n; i++) memcpy(s + hl + ul * (size_t)i, unit, ul);
+  memcpy(s + hl + ul * (size_t)n, tail, tl + 1);
+  return s;
+}
+
+static void expect_hostile(char *src, size_t len, const char *needle) {
+  ResnetOptions o = {0};
+  o.shapes_only = 1;
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s/hostile.txt", rn_tmpdir("resnet_hostile"));
+  fflush(stderr);
+  int saved = dup(2);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  dup2(fd, 2);
+  close(fd);
+  Graph *g = resnet_load_buffer(src, len, "hostile.resnet", &o);
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  char *out = rn_read_file(tmp, NULL);
+  CU_ASSERT_PTR_NULL(g);
+  ir_graph_free(g);
+  if (!out || !strstr(out, needle)) fprintf(stderr, "expected \"%s\" in:\n%.2000s\n", needle, out ? out : "");
+  CU_ASSERT_PTR_NOT_NULL(out && strstr(out, needle));
+  /* a diagnostic line stays readable whatever the input line's length */
+  if (out) {
+    size_t longest = 0, cur = 0;
+    for (const char *p = out; *p; p++) {
+      cur = *p == '\n' ? 0 : cur + 1;
+      if (cur > longest) longest = cur;
+    }
+    CU_ASSERT(longest < 400);
+  }
+  free(out);
+  free(src);
+}
+
+static void test_hostile(void) {
+  char *s;
+  /* 100000 nested parentheses, and unary operators */
+  s = repeat("network n : input[3, 8, 8] { stem conv(", "(", 100000, "1, k=3) }");
+  expect_hostile(s, strlen(s), "brackets nested more than 64 deep");
+  s = repeat("let a = ", "-", 100000, "1\nnetwork n : input[3, 8, 8] { stem relu }");
+  expect_hostile(s, strlen(s), "nested too deeply for the parser");
+  s = repeat("let a = 1", "+1", 100000, "\nnetwork n : input[3, 8, 8] { stem relu }");
+  expect_hostile(s, strlen(s), "expression nested more than 200 deep");
+  s = repeat("network n : input[3, 8, 8] { stem ", "if 1 { ", 1000, "relu }");
+  expect_hostile(s, strlen(s), "brackets nested more than 64 deep");
+  /* a 1 MB line, an error at its end */
+  s = repeat("network n : input[3, 8, 8] { stem relu", " ", 1 << 20, "nosuchlayer }");
+  expect_hostile(s, strlen(s), "hostile.resnet:1:1048615: error: unknown layer or block 'nosuchlayer'");
+  /* a 1 MB name, a 1 MB number */
+  s = repeat("network n : input[3, 8, 8] { stem ", "a", 1 << 20, " }");
+  expect_hostile(s, strlen(s), "token of 1048576 bytes is longer than the limit of 4096");
+  s = repeat("network n : input[3, 8, 8] { stem conv(", "9", 1 << 20, ", k=3) }");
+  expect_hostile(s, strlen(s), "is longer than the limit");
+  /* an unterminated comment of 1 MB */
+  s = repeat("network n : input[3, 8, 8] { stem relu } /*", "*", 1 << 20, "");
+  expect_hostile(s, strlen(s), "hostile.resnet:1:42: error: unterminated comment");
+  /* blocks doubling 40 times: 2^40 layers, stopped by the depth or layer limit */
+  size_t cap = 1 << 16, k = 0;
+  s = malloc(cap);
+  k += (size_t)snprintf(s + k, cap - k, "block b0(c) { conv3x3(c) }\n");
+  for (int i = 1; i <= 40; i++) k += (size_t)snprintf(s + k, cap - k, "block b%d(c) { b%d(c) b%d(c) }\n", i, i - 1, i - 1);
+  snprintf(s + k, cap - k, "network n : input[3, 8, 8] { stage b40(4) }\n");
+  expect_hostile(s, strlen(s), "blocks call each other more than 32 deep");
+  k = 0;
+  s = malloc(cap);
+  k += (size_t)snprintf(s + k, cap - k, "block b0(c) { conv3x3(c) }\n");
+  for (int i = 1; i <= 30; i++) k += (size_t)snprintf(s + k, cap - k, "block b%d(c) { b%d(c) b%d(c) }\n", i, i - 1, i - 1);
+  snprintf(s + k, cap - k, "network n : input[3, 8, 8] { stage b30(4) }\n");
+  expect_hostile(s, strlen(s), "the network has more than 100000 layers");
+  /* a billion blocks in a stage; a huge layer; a huge input */
+  s = repeat("block b(c) { relu }\nnetwork n : input[3, 8, 8] { stage b(4) x(1000 * 1000 * 1000) }", "", 0, "");
+  expect_hostile(s, strlen(s), "repeat count 1000000000 is more than the limit of 10000");
+  s = repeat("network n : input[3, 8, 8] { stem conv(16777216, k=4096, pad=2048) }", "", 0, "");
+  expect_hostile(s, strlen(s), "more than 2147483648 elements");
+  s = repeat("network n : input[16777216, 16777216, 16777216] { stem relu }", "", 0, "");
+  expect_hostile(s, strlen(s), "more than 2147483648 elements");
+  /* NUL bytes and binary garbage */
+  static const char nul[] = "network n : input[3, 8, 8] {\0 stem relu }";
+  s = malloc(sizeof nul);
+  memcpy(s, nul, sizeof nul);
+  expect_hostile(s, sizeof nul - 1, "hostile.resnet:1:29: error: unexpected control character 0x00");
+  s = malloc(4096);
+  uint32_t r = 12345;
+  for (int i = 0; i < 4096; i++) { r = r * 1103515245u + 12345u; s[i] = (char)(r >> 16); }
+  expect_hostile(s, 4096, "hostile.resnet:");
+  /* an empty file */
+  s = repeat("", "", 0, "");
+  expect_hostile(s, 0, "hostile.resnet: error: no network in this file");
+}
+
 int main(void) {
   CU_initialize_registry();
   CU_pSuite s = CU_add_suite("resnet_errors", NULL, NULL);
   CU_add_test(s, "tests/errors/resnet: every error class", test_error_corpus);
+  CU_add_test(s, "hostile inputs", test_hostile);
   return rn_run_tests();
 }

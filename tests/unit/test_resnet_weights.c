@@ -222,7 +222,10 @@ static void test_dsl_equals_onnx(void) {
     if (ir_try_begin(&t2)) {
       CU_FAIL("passes failed");
     } else {
-      PassOptions po = {2, NULL, NULL, NULL, 1, NULL};
+      PassOptions po;
+      memset(&po, 0, sizeof po);
+      po.opt_level = 2;
+      po.verify = 1;
       shape_infer_and_fold(dsl, 0);
       passes_run(dsl, &po);
       passes_run(g, &po);
