@@ -23,12 +23,17 @@ m4_dnl   HAS_Y2 POST_ACT POST_LO POST_HI POST_ALPHA   second output
 m4_dnl                      y2 = post_act(y * s2[oc] + t2[oc]) (a BatchNorm
 m4_dnl                      that could not fold into the weights)
 m4_dnl
-m4_dnl Method: for each output row (n, oc, od, oh) a tile of up to 128 output
-m4_dnl pixels accumulates in a local array; for each input channel and tap
-m4_dnl the range of pixels whose input lies inside the image is computed
-m4_dnl once, so the innermost loop has no bounds test (and vectorises for
-m4_dnl stride 1).  Bias starts the accumulator; residual and activation are
-m4_dnl applied to it before the only store of y.
+m4_dnl Method: output channels go in blocks of OCB (8, 4, 2 or 1, dividing
+m4_dnl the channels of a group).  For each output row (n, oc block, od, oh)
+m4_dnl a tile of up to 512/OCB output pixels accumulates in a local array
+m4_dnl acc[pixel][OCB]; for each input channel and tap the range of pixels
+m4_dnl whose input lies inside the image is computed once, so the inner
+m4_dnl loop has no bounds test: it broadcasts one input value to OCB
+m4_dnl weights (a vector FMA once vectorised), so every input load feeds
+m4_dnl OCB multiply-adds.  Bias starts the accumulator; residual and
+m4_dnl activation are applied to it before the only store of y.
+m4_define(<:RN_CONV_OCB:>, <:m4_ifelse(m4_eval((P_OC / P_G) % 8), 0, 8,
+m4_eval((P_OC / P_G) % 4), 0, 4, m4_eval((P_OC / P_G) % 2), 0, 2, 1):>)
 m4_define(<:RN_CONV__scalar:>, <:RN_ONEOF(<:T:>, <:float:>, <:double:>)m4_dnl
 /* Convolution, y = act(conv(x, w) + b + r), activation P_ACT:
  *   x [N][IC][ID][IH][IW], w [OC][IC/G][KD][KH][KW], b [OC],
@@ -41,20 +46,21 @@ static void RN_FNAME<::>(const P_T *restrict x, const P_T *restrict w,
   RN_ENUM(N, G, IC, ID, IH, IW, OC, OD, OH, OW, KD, KH, KW)
   RN_ENUM(STRD, STRH, STRW, PADD, PADH, PADW, DILD, DILH, DILW, HAS_BIAS, HAS_RES, HAS_Y2)
   RN_ENUM(RV, RC0, RC, RD, RH, RW, RSD, RSH, RSW, RTD, RTH, RTW)
-  enum { ICG = IC / G, OCG = OC / G, TW = OW < 128 ? OW : 128 };
-  P_T acc[TW];
-  int n, oc, od, oh, ow0, ow, ic, kd, kh, kw;
+  enum { ICG = IC / G, OCG = OC / G, OCB = RN_CONV_OCB, TW = OW < 512 / OCB ? OW : 512 / OCB };
+  enum { WOC = ICG * KD * KH * KW };   /* weights of one output channel */
+  P_T acc[TW * OCB], wv[OCB];
+  int n, oc0, od, oh, ow0, ow, ic, kd, kh, kw, j;
   for (n = 0; n < N; n++)
-    for (oc = 0; oc < OC; oc++) {
-      const P_T *xg = x + (n * IC + oc / OCG * ICG) * (ID * IH * IW);
-      const P_T *wo = w + oc * (ICG * KD * KH * KW);
+    for (oc0 = 0; oc0 < OC; oc0 += OCB) {
+      const P_T *xg = x + (n * IC + oc0 / OCG * ICG) * (ID * IH * IW);
+      const P_T *wo = w + oc0 * WOC;
       for (od = 0; od < OD; od++)
         for (oh = 0; oh < OH; oh++)
           for (ow0 = 0; ow0 < OW; ow0 += TW) {
             const int owe = ow0 + TW < OW ? ow0 + TW : OW;
-            const int yrow = (((n * OC + oc) * OD + od) * OH + oh) * OW;
             for (ow = 0; ow < TW; ow++)
-              acc[ow] = HAS_BIAS ? b[oc] : 0;
+              for (j = 0; j < OCB; j++)
+                acc[ow * OCB + j] = HAS_BIAS ? b[oc0 + j] : 0;
             for (ic = 0; ic < ICG; ic++)
               for (kd = 0; kd < KD; kd++) {
                 const int id = od * STRD - PADD + kd * DILD;
@@ -70,19 +76,26 @@ static void RN_FNAME<::>(const P_T *restrict x, const P_T *restrict w,
                   for (kw = 0; kw < KW; kw++) {
                     /* input column of output pixel ow: ow * STRW - t */
                     const int t = PADW - kw * DILW;
-                    const P_T wv = wr[kw];
                     int lo = t <= 0 ? 0 : (t + STRW - 1) / STRW;
                     int hi = IW - 1 + t < 0 ? 0 : (IW - 1 + t) / STRW + 1;
                     if (lo < ow0)
                       lo = ow0;
                     if (hi > owe)
                       hi = owe;
-                    for (ow = lo; ow < hi; ow++)
-                      acc[ow - ow0] += wv * xr[ow * STRW - t];
+                    for (j = 0; j < OCB; j++)
+                      wv[j] = wr[j * WOC + kw];
+                    for (ow = lo; ow < hi; ow++) {
+                      const P_T xv = xr[ow * STRW - t];
+                      P_T *a = acc + (ow - ow0) * OCB;
+                      for (j = 0; j < OCB; j++)
+                        a[j] += wv[j] * xv;
+                    }
                   }
                 }
               }
-            {
+            for (j = 0; j < OCB; j++) {
+              const int oc = oc0 + j;
+              const int yrow = (((n * OC + oc) * OD + od) * OH + oh) * OW;
               /* the residual row: y's own row of r, or through the view */
               int rrow = -1;
               if (HAS_RES && !RV)
@@ -90,7 +103,7 @@ static void RN_FNAME<::>(const P_T *restrict x, const P_T *restrict w,
               if (HAS_RES && RV && oc - RC0 >= 0 && oc - RC0 < RC)
                 rrow = (((n * RC + oc - RC0) * RD + RSD + od * RTD) * RH + RSH + oh * RTH) * RW + RSW;
               for (ow = ow0; ow < owe; ow++) {
-                P_T v = acc[ow - ow0];
+                P_T v = acc[(ow - ow0) * OCB + j];
                 if (HAS_RES && rrow >= 0)
                   v += r[rrow + (RV ? ow * RTW : ow)];
                 RN_ACT(<:v:>)
