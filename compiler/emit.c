@@ -388,7 +388,7 @@ static void plan_storage(Emitter *e) {
   for (int i = 0; i < nt; i++) {
     Tensor *t = g->tensors[i];
     e->root[i] = resolve_root(e, t);
-    if (t->kind == TK_ACT && e->sk[i] == S_NONE && e->root[i] == t) {
+    if (t->kind == TK_ACT && e->sk[i] == S_NONE && e->root[i] == t && t->producer) {
       e->sk[i] = S_ARENA;
       e->soff[i] = t->offset;
     }
@@ -408,28 +408,23 @@ static void plan_storage(Emitter *e) {
         }
   }
 
-  /* the arena: roots with a home there */
-  int need_plan = 0;
+  /* the arena: roots with a home there.  Tensors the planner left at -1
+   * (-O0 without a planner, or added after it ran) get a slot each above
+   * the planned ones. */
+  int64_t top = g->arena_bytes > 0 ? g->arena_bytes : 0;
   for (int i = 0; i < nt; i++) {
     Tensor *t = g->tensors[i];
-    if (e->sk[i] != S_ARENA) continue;
-    if (t->offset < 0) need_plan = 1;
-    else if (t->offset % (int64_t)dtype_size(t->dtype))
+    if (e->sk[i] != S_ARENA || t->offset < 0) continue;
+    if (t->offset % (int64_t)dtype_size(t->dtype))
       ir_die("memory plan: a tensor offset is not aligned to its element size");
+    if (t->offset + ir_bytes(t) > top) top = t->offset + ir_bytes(t);
   }
-  if (need_plan) {              /* fallback: one slot each, in tensor order */
-    int64_t off = 0;
-    for (int i = 0; i < nt; i++) {
-      if (e->sk[i] != S_ARENA) continue;
-      e->soff[i] = off;
-      off = round_up(off + ir_bytes(g->tensors[i]), ALIGN);
-    }
+  for (int i = 0; i < nt; i++) {
+    if (e->sk[i] != S_ARENA || e->soff[i] >= 0) continue;
+    top = round_up(top, ALIGN);
+    e->soff[i] = top;
+    top += ir_bytes(g->tensors[i]);
   }
-  int64_t top = 0;
-  for (int i = 0; i < nt; i++)
-    if (e->sk[i] == S_ARENA && e->soff[i] + ir_bytes(g->tensors[i]) > top)
-      top = e->soff[i] + ir_bytes(g->tensors[i]);
-  if (!need_plan && g->arena_bytes > top) top = g->arena_bytes;
   e->arena_bytes = round_up(top, ALIGN);
 
   /* Check the plan: arena tensors alive at the same time must not share
