@@ -362,6 +362,13 @@ static int inplace_ok(const Node *n, const Tensor *in) {
   }
 }
 
+static const int64_t *sort_soff;   /* qsort has no context argument */
+static int cmp_soff(const void *a, const void *b) {
+  int64_t x = sort_soff[*(const int *)a], y = sort_soff[*(const int *)b];
+  if (x != y) return x < y ? -1 : 1;
+  return *(const int *)a - *(const int *)b;
+}
+
 static void plan_storage(Emitter *e) {
   Graph *g = e->g;
   int nt = g->ntensors;
@@ -445,15 +452,21 @@ static void plan_storage(Emitter *e) {
         if (last[r] < k) last[r] = k;
       }
   }
+  /* sorted by offset, each tensor meets only those starting inside it */
   int *ids = ir_alloc(g, sizeof(int) * (size_t)(nt + 1));
+  int64_t *nb = ir_alloc(g, sizeof(int64_t) * (size_t)(nt + 1));
   int na = 0;
-  for (int i = 0; i < nt; i++)
-    if (e->sk[i] == S_ARENA && ir_bytes(g->tensors[i]) > 0 && def[i] >= 0) ids[na++] = i;
+  for (int i = 0; i < nt; i++) {
+    nb[i] = ir_bytes(g->tensors[i]);
+    if (e->sk[i] == S_ARENA && nb[i] > 0 && def[i] >= 0) ids[na++] = i;
+  }
+  sort_soff = e->soff;
+  qsort(ids, (size_t)na, sizeof *ids, cmp_soff);
   for (int x = 0; x < na; x++)
-    for (int y = x + 1; y < na; y++) {
+    for (int y = x + 1; y < na && e->soff[ids[y]] < e->soff[ids[x]] + nb[ids[x]]; y++) {
       int a = ids[x], b = ids[y];
-      int64_t a0 = e->soff[a], a1 = a0 + ir_bytes(g->tensors[a]);
-      int64_t b0 = e->soff[b], b1 = b0 + ir_bytes(g->tensors[b]);
+      int64_t a0 = e->soff[a], a1 = a0 + nb[a];
+      int64_t b0 = e->soff[b], b1 = b0 + nb[b];
       if (a1 <= b0 || b1 <= a0) continue;
       if (last[a] < def[b] || last[b] < def[a]) continue;
       int ok = 0;
