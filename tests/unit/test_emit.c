@@ -18,7 +18,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "emit.h"
 #include "emit_harness.h"
@@ -789,6 +793,45 @@ static void test_errors(void) {
   ir_quiet = 0;
 }
 
+/* A memory plan where two live tensors share bytes is a resnetc bug: the
+ * emitter refuses it (abort) rather than write code that corrupts data. */
+static void test_bad_plan(void) {
+  char d[1100];
+  snprintf(d, sizeof d, "%s", rn_tmpdir("emit_bad_plan"));
+  for (int variant = 0; variant < 2; variant++) {
+    Graph *g = built(f_block, 0, 0);
+    CU_ASSERT_FATAL(g != NULL);
+    PassOptions po = {0, NULL, NULL, NULL, 1, NULL};
+    passes_run(g, &po);          /* the planner only: BN, Relu, Add stay nodes */
+    /* the first conv's output and the input of the Add (x) are both live;
+     * give the first two arena tensors with overlapping lives one offset */
+    Tensor *a = NULL, *b = NULL;
+    for (int i = 0; i < g->nnodes && !b; i++) {
+      Tensor *t = g->nodes[i]->out[0];
+      if (t->kind != TK_ACT || t->is_output || t->alias || t->offset < 0) continue;
+      if (!a) a = t;
+      else if (g->nodes[i]->in[0] == a && variant == 0) b = t;   /* a dies here: in place ok? no: conv */
+      else if (variant == 1 && i >= 3) b = t;
+    }
+    CU_ASSERT_FATAL(a && b);
+    if (variant == 0) b->offset = a->offset + 64;  /* overlaps a while a is read */
+    else b->offset = a->offset;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = open("/dev/null", O_WRONLY);
+      dup2(fd, 2);
+      EmitOptions o = {d, "bad", WEIGHTS_AUTO, "resnetc", NULL, NULL};
+      emit_c(g, &o);
+      _exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    ir_graph_free(g);
+  }
+}
+
 /* EmitOptions.isa: a template for another ISA takes the layers its
  * predicate accepts, scalar the rest; unknown ISAs fall back to scalar. */
 static void test_isa(void) {
@@ -890,6 +933,7 @@ int main(void) {
   CU_add_test(s, "same input, same bytes", test_reproducible);
   CU_add_test(s, "errors write nothing", test_errors);
   CU_add_test(s, "ISA selection by templates", test_isa);
+  CU_add_test(s, "a broken memory plan is refused", test_bad_plan);
   CU_add_test(s, "driver, Makefile and both weight forms", test_driver);
   return rn_run_tests();
 }
