@@ -1652,21 +1652,25 @@ static void facts(Emitter *e, Buf *b) {
   bputs(b, "m4_divert(0)m4_dnl\n");   /* common.m4 silenced the definitions */
 }
 
-/* Builds the m4 input of one file and expands it into OUTDIR/final(.tmp). */
-static char *expand(Emitter *e, const char *final, const char *tmpl, int kernels, const char *body) {
-  Buf b = {e->g, 0, 0, 0};
-  add_template(e, &b, "common.m4");
-  if (kernels) add_kernel_templates(e, &b);
-  add_template(e, &b, tmpl);
-  facts(e, &b);
-  bputs(&b, body);
-  char *in = new_scratch(e, ir_fmt(e->g, "%s.m4", final));
-  write_file(in, b.p, b.n);
-  char *out = new_file(e, final);
-  run_m4(e, in, out, final);
-  return out;
+/* Every text file comes from ONE m4 run: the input holds common.m4, all
+ * templates, the facts, then per file a marker line and the macro calls
+ * that print it; the output is split at the markers.  (One m4 process per
+ * model, not five.)  A marker cannot occur in the templates' output: it is
+ * written by the emitter only, outside any macro. */
+#define MARK "@@RN_FILE@@ "
+
+static void add_section(Buf *b, const char *file, const char *calls) {
+  bprintf(b, "<:" MARK "%s:>\n", file);   /* quoted: never expanded */
+  bputs(b, calls);
 }
 
+/* Writes text[0..n) to a new output file OUTDIR/final. */
+static void write_output(Emitter *e, const char *final, const char *text, size_t n) {
+  write_file(new_file(e, final), text, n);
+}
+
+/* The weights: NAME.weights raw, or NAME_weights.c from the template's
+ * frame (prologue, a data line, epilogue) with the data streamed in. */
 /* Streams the weights: pad to each tensor's offset, then its bytes. */
 typedef void (*SinkFn)(void *ctx, const unsigned char *p, size_t n);
 
@@ -1732,7 +1736,7 @@ static void sink_string(void *ctx, const unsigned char *p, size_t n) {
   }
 }
 
-static void write_weights(Emitter *e) {
+static void write_weights(Emitter *e, char *frame) {
   if (!e->embed) {
     char *path = new_file(e, ir_fmt(e->g, "%s.weights", e->name));
     FileSink s = {fopen(path, "wb"), 0, 0};
@@ -1742,12 +1746,7 @@ static void write_weights(Emitter *e) {
     return;
   }
   /* the template's prologue and epilogue around the data line */
-  char *frame = expand(e, ir_fmt(e->g, "%s_weights.c.frame", e->name), "weights_c.m4", 0,
-                       "RN_WEIGHTS_BEGIN()@@RN_WEIGHTS_DATA@@\nRN_WEIGHTS_END()");
-  e->nfiles--;                  /* the frame is scratch, not an output */
-  e->scratch[e->nscratch++] = frame;
-  size_t len;
-  char *text = read_whole(e, frame, &len);
+  char *text = frame;
   char *mark = strstr(text, "@@RN_WEIGHTS_DATA@@\n");
   if (!mark) ir_fail("template weights_c.m4 lost its data line");
   char *path = new_file(e, ir_fmt(e->g, "%s_weights.c", e->name));
@@ -1869,17 +1868,43 @@ int emit_c(Graph *g, const EmitOptions *o) {
 
     mkdir_p(e, e->outdir);
     const char *nm = e->name;
-    expand(e, ir_fmt(g, "%s.h", nm), "model_h.m4", 0, "RN_HEADER()");
+    static const char *tmpls[] = {"model_h.m4", "model_c.m4", "main_c.m4", "makefile.m4", "weights_c.m4"};
+    Buf in = {g, 0, 0, 0};
+    add_template(e, &in, "common.m4");
+    add_kernel_templates(e, &in);
+    for (int i = 0; i < 5; i++) add_template(e, &in, tmpls[i]);
+    facts(e, &in);
     Buf body = {g, 0, 0, 0};
     bputs(&body, "RN_C_BEGIN()m4_dnl\n");
     if (e->kdefs.p) bputs(&body, e->kdefs.p);
     bputs(&body, "RN_RUN_BEGIN()m4_dnl\n");
     if (e->calls.p) bputs(&body, e->calls.p);
     bputs(&body, "RN_RUN_END()m4_dnl\n");
-    expand(e, ir_fmt(g, "%s.c", nm), "model_c.m4", 1, body.p);
-    expand(e, ir_fmt(g, "%s_main.c", nm), "main_c.m4", 0, "RN_MAIN()");
-    expand(e, "Makefile", "makefile.m4", 0, "RN_MAKEFILE()");
-    write_weights(e);
+    const char *files[5] = {ir_fmt(g, "%s.h", nm), ir_fmt(g, "%s.c", nm), ir_fmt(g, "%s_main.c", nm), "Makefile",
+                            "weights frame"};
+    add_section(&in, files[0], "RN_HEADER()");
+    add_section(&in, files[1], body.p);
+    add_section(&in, files[2], "RN_MAIN()");
+    add_section(&in, files[3], "RN_MAKEFILE()");
+    add_section(&in, files[4], "RN_WEIGHTS_BEGIN()@@RN_WEIGHTS_DATA@@\nRN_WEIGHTS_END()");
+    char *m4in = new_scratch(e, ir_fmt(g, "%s.m4", nm)), *m4out = new_scratch(e, ir_fmt(g, "%s.m4.out", nm));
+    write_file(m4in, in.p, in.n);
+    run_m4(e, m4in, m4out, nm);
+    size_t len;
+    char *text = read_whole(e, m4out, &len), *frame = NULL;
+    /* split at the markers, in the order written */
+    char *pos = strstr(text, MARK);
+    if (!pos) ir_fail("the templates printed no file");
+    for (int i = 0; i < 5; i++) {
+      char *want = ir_fmt(g, MARK "%s\n", files[i]);
+      if (strncmp(pos, want, strlen(want)) != 0) ir_fail("the templates lost the section of %s", files[i]);
+      char *start = pos + strlen(want), *next = strstr(start, MARK);
+      char *end = next ? next : text + len;
+      if (i < 4) write_output(e, files[i], start, (size_t)(end - start));
+      else frame = ir_strndup(g, start, (size_t)(end - start));
+      pos = next;
+    }
+    write_weights(e, frame);
 
     /* all written: move into place, drop the other weights form */
     for (int i = 0; i < e->nfiles; i++)
