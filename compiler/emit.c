@@ -934,7 +934,7 @@ static void lower_gemm(Emitter *e, Node *n) {
 
 static void lower_matmul(Emitter *e, Node *n) {
   Tensor *A = n->in[0], *B = n->in[1], *y = n->out[0];
-  need_dtype(e, A, dt_is_real(A->dtype), NULL);
+  need_dtype(e, A, dt_is_real(A->dtype) || dt_is_int(A->dtype), NULL);
   if (B->dtype != A->dtype || y->dtype != A->dtype) ir_fail_node(n, "operands of different element types");
   if (A->rank < 1 || B->rank < 1) ir_fail_node(n, "MatMul of a scalar");
   int64_t M = A->rank == 1 ? 1 : A->dims[A->rank - 2], K = A->dims[A->rank - 1];
@@ -961,6 +961,7 @@ static void lower_matmul(Emitter *e, Node *n) {
   KS k;
   ks_init(e, &k, "MATMUL", "rn_%s_matmul%s", dt_abbr(A->dtype), R ? "_batch" : "");
   kv(&k, "T", dtype_ctype(A->dtype));
+  kv(&k, "AT", dt_is_real(A->dtype) ? dtype_ctype(A->dtype) : dtype_size(A->dtype) == 8 ? "uint64_t" : "uint32_t");
   ki(e, &k, "M", M);
   ki(e, &k, "N", N);
   ki(e, &k, "K", K);

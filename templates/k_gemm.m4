@@ -58,8 +58,10 @@ m4_dnl
 m4_dnl RN_MATMUL__scalar: numpy matmul, y[b] [M][N] = a[b] [M][K] b[b] [K][N]
 m4_dnl for every batch index b over R (collapsed, broadcast) batch dims:
 m4_dnl   T, M N K, R, D0.. (batch dims), SA0.. SB0.. SY0.. (batch strides in
-m4_dnl   elements; 0 where an operand is broadcast).
-m4_define(<:RN_MATMUL__scalar:>, <:RN_ONEOF(<:T:>, <:float:>, <:double:>)
+m4_dnl   elements; 0 where an operand is broadcast), AT the accumulator type
+m4_dnl   (T for floats; for integers the unsigned type of T's width, so sums
+m4_dnl   and products wrap instead of overflowing).
+m4_define(<:RN_MATMUL__scalar:>, <:
 /* MatMul: y [batch][M][N] = a [batch][M][K] b [batch][K][N] */
 static void RN_FNAME<::>(const P_T *restrict a, const P_T *restrict b, P_T *restrict y)
 {
@@ -69,7 +71,7 @@ static void RN_FNAME<::>(const P_T *restrict a, const P_T *restrict b, P_T *rest
   RN_ENUM_ARRAY(<:SB:>, P_R)
   RN_ENUM_ARRAY(<:SY:>, P_R)
   enum { TN = N < 256 ? N : 256 };
-  P_T acc[TN];
+  P_AT acc[TN];
   int m, n0, n, k;
   RN_IDX_DECL(P_R)
   RN_LOOPS(P_R){
@@ -82,13 +84,13 @@ static void RN_FNAME<::>(const P_T *restrict a, const P_T *restrict b, P_T *rest
         for (n = 0; n < TN; n++)
           acc[n] = 0;
         for (k = 0; k < K; k++) {
-          const P_T av = ab[m * K + k];
+          const P_AT av = (P_AT)ab[m * K + k];
           const P_T *br = bb + k * N;
           for (n = n0; n < ne; n++)
-            acc[n - n0] += av * br[n];
+            acc[n - n0] += av * (P_AT)br[n];
         }
         for (n = n0; n < ne; n++)
-          yb[m * N + n] = acc[n - n0];
+          yb[m * N + n] = (P_T)acc[n - n0];
       }
   }
 }

@@ -376,13 +376,14 @@ static Graph *f_matmul(int v) {
   static const struct { int ra, rb; int64_t ad[4], bd[4]; DType t; } M[] = {
       {2, 2, {3, 4}, {4, 5}, DT_FLOAT}, {3, 2, {2, 3, 4}, {4, 5}, DT_FLOAT}, {1, 3, {4}, {2, 4, 3}, DT_FLOAT},
       {4, 1, {2, 1, 3, 4}, {4}, DT_DOUBLE}, {4, 3, {2, 1, 3, 4}, {3, 4, 2}, DT_FLOAT}, {1, 1, {7}, {7}, DT_FLOAT},
+      {3, 3, {2, 3, 4}, {1, 4, 5}, DT_INT32}, {2, 2, {3, 4}, {4, 2}, DT_UINT64}, {2, 3, {3, 4}, {2, 4, 2}, DT_INT64},
   };
   Graph *g = new_graph("matmul");
   Tensor *a = input(g, "a", M[v].t, M[v].ra, M[v].ad), *b = input(g, "b", M[v].t, M[v].rb, M[v].bd);
   ir_add_output(g, op2(g, OP_MATMUL, a, b));
   return g;
 }
-#define N_MATMUL 6
+#define N_MATMUL 9
 
 /* Binary ops over every numeric dtype, with broadcasting; Sum. */
 static const DType bin_types[] = {DT_FLOAT, DT_DOUBLE, DT_INT8, DT_UINT8, DT_INT16, DT_UINT16,
@@ -566,6 +567,7 @@ static const Case cases_[] = {
     C("gemm tt scalar bias", f_misc, 6), C("gemm no bias", f_misc, 7), C("gemm row bias", f_misc, 8),
     C("matmul 2d", f_matmul, 0), C("matmul 3d x 2d", f_matmul, 1), C("matmul 1d x 3d", f_matmul, 2),
     C("matmul 4d x 1d double", f_matmul, 3), C("matmul batch broadcast", f_matmul, 4), C("matmul 1d x 1d", f_matmul, 5),
+    C("matmul int32", f_matmul, 6), C("matmul uint64", f_matmul, 7), C("matmul int64 broadcast", f_matmul, 8),
     C("binary float", f_binary, 0), C("binary double", f_binary, 1), C("binary int8", f_binary, 2),
     C("binary uint8", f_binary, 3), C("binary int16", f_binary, 4), C("binary uint16", f_binary, 5),
     C("binary int32", f_binary, 6), C("binary uint32", f_binary, 7), C("binary int64", f_binary, 8),
