@@ -404,7 +404,7 @@ void pass_plan(Graph *g, PassStats *st) {
   int64_t b0 = plan_order(g, NULL, 1);
   int n = g->nnodes;
   Node **orig = ir_alloc(g, sizeof(Node *) * (size_t)(n + 1));
-  memcpy(orig, g->nodes, sizeof(Node *) * (size_t)n);
+  if (n) memcpy(orig, g->nodes, sizeof(Node *) * (size_t)n);  /* g->nodes is NULL when everything folded */
   if (n > 2 && reorder_for_memory(g)) {
     if (plan_order(g, NULL, 1) < b0) {
       pass_count(st, "reordered for memory", 1);
