@@ -60,7 +60,7 @@ void *rn_read_file(const char *path, size_t *len) {
 int rn_write_file(const char *path, const void *p, size_t len) {
   FILE *f = fopen(path, "wb");
   if (!f) return -1;
-  size_t w = fwrite(p, 1, len, f);
+  size_t w = len ? fwrite(p, 1, len, f) : 0;   /* p may be NULL for an empty tensor */
   return fclose(f) == 0 && w == len ? 0 : -1;
 }
 
