@@ -1463,18 +1463,19 @@ static void mkdir_p(Emitter *e, const char *dir) {
   if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) ir_fail("%s is not a directory", p);
 }
 
-/* Registers OUTDIR/final, written first as OUTDIR/final.tmp.  Returns the
+/* Registers OUTDIR/final, written first as OUTDIR/final.tmpPID (two
+ * resnetc writing one folder do not mix their files).  Returns the
  * temporary path. */
 static char *new_file(Emitter *e, const char *final) {
   IR_ASSERT(e->nfiles < MAX_FILES);
   e->dst[e->nfiles] = ir_fmt(e->g, "%s/%s", e->outdir, final);
-  e->tmp[e->nfiles] = ir_fmt(e->g, "%s/%s.tmp", e->outdir, final);
+  e->tmp[e->nfiles] = ir_fmt(e->g, "%s/%s.tmp%ld", e->outdir, final, (long)getpid());
   return e->tmp[e->nfiles++];
 }
 
 static char *new_scratch(Emitter *e, const char *name) {
   IR_ASSERT(e->nscratch < MAX_FILES);
-  return e->scratch[e->nscratch++] = ir_fmt(e->g, "%s/.%s", e->outdir, name);
+  return e->scratch[e->nscratch++] = ir_fmt(e->g, "%s/.%s.%ld", e->outdir, name, (long)getpid());
 }
 
 static void write_file(const char *path, const void *p, size_t n) {
