@@ -55,7 +55,6 @@
 
 #define RN_MAX_REPEAT 10000          /* one stage item: basic(64) x10000 */
 #define RN_MAX_LAYERS 100000         /* nodes in the graph */
-#define RN_MAX_CALL_DEPTH 32         /* blocks calling blocks */
 #define RN_MAX_TENSOR ((int64_t)1 << 31)   /* elements of one tensor */
 #define RN_MAX_WEIGHT_BYTES ((int64_t)2 << 30)   /* unless ResnetOptions says */
 #define RN_MAX_DIM ((int64_t)1 << 24) /* any one channel count or size */
@@ -265,7 +264,52 @@ static const char *const synonyms[][2] = {
   {"activation", "relu"}, {"residual", "add"}, {"skip", "add"}, {"shortcut", "add"},
 };
 
+/* a string set/map in the arena (open addressing) */
+typedef struct HEnt { const char *key; void *val; } HEnt;
+typedef struct Hash { HEnt *e; size_t cap, n; } Hash;
+
+static uint64_t hstr(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static HEnt *hash_slot(Graph *g, Hash *h, const char *key) {
+  if (2 * (h->n + 1) > h->cap) {
+    size_t nc = h->cap ? 2 * h->cap : 256;
+    HEnt *ne = ir_alloc(g, sizeof *ne * nc);
+    for (size_t i = 0; i < h->cap; i++)
+      if (h->e[i].key) {
+        size_t j = hstr(h->e[i].key) & (nc - 1);
+        while (ne[j].key) j = (j + 1) & (nc - 1);
+        ne[j] = h->e[i];
+      }
+    h->e = ne;
+    h->cap = nc;
+  }
+  size_t j = hstr(key) & (h->cap - 1);
+  while (h->e[j].key && strcmp(h->e[j].key, key) != 0) j = (j + 1) & (h->cap - 1);
+  return &h->e[j];
+}
+
+static void *hash_get(const Hash *h, const char *key) {
+  if (!h->cap) return NULL;
+  size_t j = hstr(key) & (h->cap - 1);
+  while (h->e[j].key) {
+    if (strcmp(h->e[j].key, key) == 0) return h->e[j].val;
+    j = (j + 1) & (h->cap - 1);
+  }
+  return NULL;
+}
+
+static void hash_put(Graph *g, Hash *h, const char *key, void *val) {
+  HEnt *e = hash_slot(g, h, key);
+  if (!e->key) { e->key = key; h->n++; }
+  e->val = val;
+}
+
 static Block *find_block(Parser *P, const char *name) {
+  if (P->block_index) return hash_get(P->block_index, name);
   for (Block *b = P->blocks; b; b = b->next)
     if (strcmp(b->name, name) == 0) return b;
   return NULL;
@@ -291,6 +335,7 @@ typedef struct Sym {
 typedef struct Check {
   Parser *P;
   Sym *globals;
+  int nnames;              /* names bound in the current scope */
 } Check;
 
 static Sym *sym_push(Parser *P, Sym *s, const char *name, int is_value) {
@@ -430,6 +475,7 @@ static void check_call(Check *C, const Sym *env, const Stmt *call) {
 }
 
 static Sym *check_seq(Check *C, Sym *env, const Stmt *s, int in_block);
+static int too_many_names(Check *C, Loc loc);
 
 static void check_value_name(Check *C, const Sym *env, const char *name, Loc loc) {
   const Sym *s = sym_find(env, name);
@@ -450,10 +496,12 @@ static Sym *check_seq(Check *C, Sym *env, const Stmt *s, int in_block) {
   for (; s; s = s->next) {
     switch (s->kind) {
     case ST_CALL: check_call(C, env, s); break;
-    case ST_AS: env = sym_push(C->P, env, s->name, 1); break;
+    case ST_AS:
+      if (!too_many_names(C, s->loc)) env = sym_push(C->P, env, s->name, 1);
+      break;
     case ST_LET:
       check_expr(C, env, s->e);
-      env = sym_push(C->P, env, s->name, 0);
+      if (!too_many_names(C, s->loc)) env = sym_push(C->P, env, s->name, 0);
       break;
     case ST_IF:
       check_expr(C, env, s->e);
@@ -474,20 +522,15 @@ static Sym *check_seq(Check *C, Sym *env, const Stmt *s, int in_block) {
 }
 
 /* Depth-first search of the block call graph: a block that reaches itself
- * would describe an infinite network. */
-static int check_cycles_seq(Check *C, Block *b, const Stmt *s);
+ * would describe an infinite network, and one whose calls nest deeper than
+ * RN_MAX_CALL_DEPTH is refused too (which also bounds this recursion).
+ * Block.height: the nesting below a block, itself included. */
+static int block_height(Check *C, Block *b, int depth);
 
-static int check_cycles(Check *C, Block *b) {
-  if (b->mark == 2) return 0;
-  if (b->mark == 1) return 1;
-  b->mark = 1;
-  int bad = check_cycles_seq(C, b, b->body);
-  b->mark = 2;
-  return bad;
-}
-
-static int check_cycles_seq(Check *C, Block *b, const Stmt *s) {
+static int seq_height(Check *C, Block *b, const Stmt *s, int depth) {
+  int h = 0;
   for (; s; s = s->next) {
+    int k = 0;
     if (s->kind == ST_CALL) {
       Block *t = find_block(C->P, s->name);
       if (!t) continue;
@@ -497,26 +540,70 @@ static int check_cycles_seq(Check *C, Block *b, const Stmt *s) {
         else
           rn_error(C->P, s->loc, "block '%s' calls '%s', which is still being defined through it: a network cannot be recursive",
                    b->name, t->name);
-        return 1;
+        return -1;
       }
-      if (check_cycles(C, t)) return 1;
+      k = block_height(C, t, depth + 1);
+      if (k < 0) return -1;
+      if (k + 1 > RN_MAX_CALL_DEPTH) {
+        rn_error(C->P, s->loc, "blocks call each other more than %d deep ('%s' nests %d blocks)",
+                 RN_MAX_CALL_DEPTH, t->name, k);
+        return -1;
+      }
     } else if (s->kind == ST_IF) {
-      if (check_cycles_seq(C, b, s->then) || check_cycles_seq(C, b, s->els)) return 1;
+      int a = seq_height(C, b, s->then, depth), e = a < 0 ? -1 : seq_height(C, b, s->els, depth);
+      if (a < 0 || e < 0) return -1;
+      k = a > e ? a : e;
     } else if (s->kind == ST_ADD) {
-      if (check_cycles_seq(C, b, s->branch) || check_cycles_seq(C, b, s->via)) return 1;
+      int a = seq_height(C, b, s->branch, depth), e = a < 0 ? -1 : seq_height(C, b, s->via, depth);
+      if (a < 0 || e < 0) return -1;
+      k = a > e ? a : e;
     }
+    if (k > h) h = k;
+  }
+  return h;
+}
+
+static int block_height(Check *C, Block *b, int depth) {
+  if (b->mark == 2) return b->height;
+  if (depth > RN_MAX_CALL_DEPTH) {   /* unreachable: seq_height stops first */
+    rn_error(C->P, b->loc, "blocks call each other more than %d deep", RN_MAX_CALL_DEPTH);
+    return -1;
+  }
+  b->mark = 1;
+  int h = seq_height(C, b, b->body, depth);
+  if (h < 0) return -1;
+  b->mark = 2;
+  b->height = h + 1;
+  return b->height;
+}
+
+/* Counts the names bound in one scope (lets, 'as', parameters), whose
+ * lookups are linear: a scope of millions would be quadratic. */
+static int too_many_names(Check *C, Loc loc) {
+  if (++C->nnames == RN_MAX_NAMES + 1) {
+    rn_error(C->P, loc, "more than %d names in one block or network", RN_MAX_NAMES);
+    return 1;
   }
   return 0;
 }
 
 static void check_program(Parser *P) {
-  Check C = {P, NULL};
+  Check C = {P, NULL, 0};
+  /* the index of blocks by name (the first of duplicates) */
+  Hash *index = ir_alloc(P->g, sizeof *index);
+  int nblocks = 0;
+  for (Block *b = P->blocks; b; b = b->next) {
+    if (++nblocks == RN_MAX_NAMES + 1) rn_error(P, b->loc, "more than %d blocks in one file", RN_MAX_NAMES);
+    if (!hash_get(index, b->name)) hash_put(P->g, index, b->name, b);
+  }
+  P->block_index = index;
   /* top-level lets, in order */
   for (Stmt *s = P->lets; s; s = s->next) {
     check_expr(&C, C.globals, s->e);
     if (find_builtin(s->name)) rn_error(P, s->loc, "'%s' is a builtin layer", s->name);
-    C.globals = sym_push(P, C.globals, s->name, 0);
+    if (!too_many_names(&C, s->loc)) C.globals = sym_push(P, C.globals, s->name, 0);
   }
+  int nglobal = C.nnames;
   /* blocks: unique names, parameters, bodies */
   for (Block *b = P->blocks; b; b = b->next) {
     if (find_builtin(b->name)) {
@@ -530,6 +617,7 @@ static void check_program(Parser *P) {
       continue;
     }
     Sym *env = C.globals;
+    C.nnames = nglobal;
     int seen_default = 0;
     for (Param *p = b->params; p; p = p->next) {
       if (sym_find(env, p->name) && sym_find(env, p->name) != sym_find(C.globals, p->name))
@@ -545,7 +633,7 @@ static void check_program(Parser *P) {
     check_seq(&C, env, b->body, 1);
   }
   for (Block *b = P->blocks; b; b = b->next)
-    if (!b->mark && check_cycles(&C, b)) break;
+    if (!b->mark && block_height(&C, b, 1) < 0) break;
   /* the network */
   if (!P->nets) {
     if (!P->nerrors) rn_error(P, (Loc){0, 0, 0}, "no network in this file (write 'network NAME : input[C, H, W] { ... }')");
@@ -561,6 +649,7 @@ static void check_program(Parser *P) {
     check_expr(&C, C.globals, a->e);
   }
   Sym *env = sym_push(P, C.globals, "in", 1);
+  C.nnames = nglobal;
   for (NetItem *it = net->items; it; it = it->next) {
     if (it->kind == NI_STEM) env = check_seq(&C, env, it->seq, 0);
     if (it->kind == NI_STAGE)
@@ -619,50 +708,6 @@ typedef struct WSlot {
   int64_t fan_in;
   Loc loc;
 } WSlot;
-
-/* a string set/map in the arena (open addressing) */
-typedef struct HEnt { const char *key; void *val; } HEnt;
-typedef struct Hash { HEnt *e; size_t cap, n; } Hash;
-
-static uint64_t hstr(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
-static HEnt *hash_slot(Graph *g, Hash *h, const char *key) {
-  if (2 * (h->n + 1) > h->cap) {
-    size_t nc = h->cap ? 2 * h->cap : 256;
-    HEnt *ne = ir_alloc(g, sizeof *ne * nc);
-    for (size_t i = 0; i < h->cap; i++)
-      if (h->e[i].key) {
-        size_t j = hstr(h->e[i].key) & (nc - 1);
-        while (ne[j].key) j = (j + 1) & (nc - 1);
-        ne[j] = h->e[i];
-      }
-    h->e = ne;
-    h->cap = nc;
-  }
-  size_t j = hstr(key) & (h->cap - 1);
-  while (h->e[j].key && strcmp(h->e[j].key, key) != 0) j = (j + 1) & (h->cap - 1);
-  return &h->e[j];
-}
-
-static void *hash_get(const Hash *h, const char *key) {
-  if (!h->cap) return NULL;
-  size_t j = hstr(key) & (h->cap - 1);
-  while (h->e[j].key) {
-    if (strcmp(h->e[j].key, key) == 0) return h->e[j].val;
-    j = (j + 1) & (h->cap - 1);
-  }
-  return NULL;
-}
-
-static void hash_put(Graph *g, Hash *h, const char *key, void *val) {
-  HEnt *e = hash_slot(g, h, key);
-  if (!e->key) { e->key = key; h->n++; }
-  e->val = val;
-}
 
 typedef struct Elab {
   Parser *P;
@@ -820,6 +865,22 @@ static const char *tensor_name(Elab *E, const char *base) {
       return s;
     }
   }
+}
+
+/* A small int64 or float constant operand (Slice starts, Pad pads), named
+ * through the hash: ir_const_i64's ir_unique_name scans the whole graph,
+ * which is quadratic over a 1202-layer network. */
+static Tensor *const_i64(Elab *E, const char *base, int n, const int64_t *v) {
+  int64_t d = n;
+  Tensor *t = ir_const(E->g, tensor_name(E, base), DT_INT64, 1, &d, v, 0);
+  hash_put(E->g, &E->tnames, t->name, t);
+  return t;
+}
+
+static Tensor *const_f32(Elab *E, const char *base, float v) {
+  Tensor *t = ir_const(E->g, tensor_name(E, base), DT_FLOAT, 0, NULL, &v, 0);
+  hash_put(E->g, &E->tnames, t->name, t);
+  return t;
 }
 
 static Tensor *new_act(Elab *E, const char *base, int rank, const int64_t *dims, Loc loc) {
@@ -1081,9 +1142,8 @@ static Tensor *L_subsample(Elab *E, Frame *F, Tensor *x, int64_t s, Loc loc) {
   skip_index(F->scope);
   if (s == 1) return x;
   int64_t starts[2] = {0, 0}, ends[2] = {INT64_MAX, INT64_MAX}, axes[2] = {2, 3}, steps[2] = {s, s};
-  Tensor *in[5] = {x, ir_const_i64(E->g, "starts", 2, starts), ir_const_i64(E->g, "ends", 2, ends),
-                   ir_const_i64(E->g, "axes", 2, axes), ir_const_i64(E->g, "steps", 2, steps)};
-  for (int i = 1; i < 5; i++) hash_put(E->g, &E->tnames, in[i]->name, in[i]);
+  Tensor *in[5] = {x, const_i64(E, "starts", 2, starts), const_i64(E, "ends", 2, ends),
+                   const_i64(E, "axes", 2, axes), const_i64(E, "steps", 2, steps)};
   int64_t od[4] = {x->dims[0], x->dims[1], (x->dims[2] + s - 1) / s, (x->dims[3] + s - 1) / s};
   Tensor *y = new_act(E, act_name(E, F, "subsample"), 4, od, loc);
   node(E, OP_SLICE, loc, 5, in, y);
@@ -1103,10 +1163,7 @@ static Tensor *L_zeropad(Elab *E, Frame *F, Tensor *x, int64_t out, Loc loc) {
   int64_t pads[2 * IR_MAX_RANK] = {0};
   pads[1] = p / 2;
   pads[x->rank + 1] = p - p / 2;
-  Tensor *in[3] = {x, ir_const_i64(E->g, "pads", 2 * x->rank, pads),
-                   ir_const_scalar_f32(E->g, "zero", 0.0f)};
-  hash_put(E->g, &E->tnames, in[1]->name, in[1]);
-  hash_put(E->g, &E->tnames, in[2]->name, in[2]);
+  Tensor *in[3] = {x, const_i64(E, "pads", 2 * x->rank, pads), const_f32(E, "zero", 0.0f)};
   int64_t od[IR_MAX_RANK];
   memcpy(od, x->dims, sizeof od);
   od[1] = out;
@@ -1194,6 +1251,7 @@ static Tensor *call_block(Elab *E, Frame *F, Block *bl, const Stmt *call, Tensor
   if (F->depth + 1 > RN_MAX_CALL_DEPTH)
     el_error(E, call->loc, "blocks call each other more than %d deep", RN_MAX_CALL_DEPTH);
   Frame nf = {NULL, x, scope, F->depth + 1, call, bl, F};
+  Frame *saved = E->frame;      /* restored on return: nf dies with us */
   /* a block sees the top-level lets and its parameters (lexical scope) */
   Bind *env = E->globals;
   /* bind arguments: positional, then keywords, then defaults in order
@@ -1225,7 +1283,6 @@ static Tensor *call_block(Elab *E, Frame *F, Block *bl, const Stmt *call, Tensor
     env = b;
   }
   nf.env = env;
-  Frame *saved = E->frame;
   E->frame = &nf;
   Tensor *y = exec_seq(E, &nf, bl->body, x);
   E->frame = saved;

@@ -93,6 +93,7 @@ typedef struct Block {
   Stmt *body;
   struct Block *next;
   int mark;                /* cycle detection: 0 new, 1 on stack, 2 done */
+  int height;              /* blocks nested in it, itself included (mark 2) */
 } Block;
 
 typedef struct StageItem {
@@ -135,6 +136,8 @@ typedef struct BrokenName {  /* a block whose definition did not parse */
 #define RN_MAX_NESTING 64    /* brackets and braces */
 #define RN_MAX_TOKEN 4096    /* bytes in one identifier, number or string */
 #define RN_MAX_EXPR_DEPTH 200 /* operators nested in one expression */
+#define RN_MAX_CALL_DEPTH 32 /* blocks calling blocks */
+#define RN_MAX_NAMES 10000   /* lets, values and blocks in one scope */
 
 typedef struct Parser {
   Graph *g;                /* owns every allocation */
@@ -153,6 +156,7 @@ typedef struct Parser {
   Network *nets, **nets_tail;
   Stmt *lets, **lets_tail;  /* top-level let */
   BrokenName *broken;
+  void *block_index;       /* name -> Block, built by the checker */
 } Parser;
 
 /* Reports "file:line:col: error: ..." with the source line and a caret;

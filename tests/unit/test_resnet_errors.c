@@ -238,6 +238,24 @@ static void test_hostile(void) {
   for (int i = 1; i <= 30; i++) k += (size_t)snprintf(s + k, cap - k, "block b%d(c) { b%d(c) b%d(c) }\n", i, i - 1, i - 1);
   snprintf(s + k, cap - k, "network n : input[3, 8, 8] { stage b30(4) }\n");
   expect_hostile(s, strlen(s), "the network has more than 100000 layers");
+  /* a chain of 100000 blocks defined top down (a recursive walk of it
+   * would overflow the stack), 20000 lets, 20000 blocks */
+  cap = (size_t)8 << 20;
+  k = 0;
+  s = malloc(cap);
+  for (int i = 100000; i >= 1; i--) k += (size_t)snprintf(s + k, cap - k, "block b%d(c) { b%d(c) }\n", i, i - 1);
+  k += (size_t)snprintf(s + k, cap - k, "block b0(c) { conv3x3(c) }\nnetwork n : input[3, 8, 8] { stage b100000(4) }\n");
+  expect_hostile(s, k, "blocks call each other more than 32 deep");
+  k = 0;
+  s = malloc(cap);
+  for (int i = 0; i < 20000; i++) k += (size_t)snprintf(s + k, cap - k, "let a%d = %d\n", i, i);
+  k += (size_t)snprintf(s + k, cap - k, "network n : input[3, 8, 8] { stem relu }\n");
+  expect_hostile(s, k, "hostile.resnet:10001:1: error: more than 10000 names in one block or network");
+  k = 0;
+  s = malloc(cap);
+  for (int i = 0; i < 20000; i++) k += (size_t)snprintf(s + k, cap - k, "block b%d { relu }\n", i);
+  k += (size_t)snprintf(s + k, cap - k, "network n : input[3, 8, 8] { stem relu }\n");
+  expect_hostile(s, k, "hostile.resnet:10001:7: error: more than 10000 blocks in one file");
   /* a billion blocks in a stage; a huge layer; a huge input */
   s = repeat("block b(c) { relu }\nnetwork n : input[3, 8, 8] { stage b(4) x(1000 * 1000 * 1000) }", "", 0, "");
   expect_hostile(s, strlen(s), "repeat count 1000000000 is more than the limit of 10000");
