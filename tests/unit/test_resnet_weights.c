@@ -249,11 +249,55 @@ static void test_dsl_equals_onnx(void) {
   ir_graph_free(dsl);
 }
 
+/* Option A through both front ends: the shared PyTorch export of CIFAR
+ * ResNet-20 (x[:, :, ::2, ::2] and F.pad become Slice and Pad with
+ * Constant inputs) and the .resnet description optimise to the same graph. */
+static void test_option_a_same_graph(void) {
+  if (!rn_shared("models/cifar_resnet20.onnx")) {
+    rn_skip("../shared/models is absent");
+    return;
+  }
+  char onnx[4096];
+  snprintf(onnx, sizeof onnx, "%s", rn_shared("models/cifar_resnet20.onnx"));
+  ResnetOptions o = {0};
+  o.weights = onnx;
+  Graph *dsl = resnet_load(rn_source_path("tests/lang/cifar_resnet20_export_names.resnet"), &o);
+  OnnxOptions oo = {1, 0};
+  Graph *volatile g = onnx_load(onnx, &oo);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(dsl);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+  IrTry t;
+  if (ir_try_begin(&t)) {
+    CU_FAIL("passes failed");
+  } else {
+    PassOptions po;
+    memset(&po, 0, sizeof po);
+    po.opt_level = 2;
+    po.verify = 1;
+    shape_infer_and_fold(dsl, 0);
+    shape_infer_and_fold(g, 0);
+    passes_run(dsl, &po);
+    passes_run(g, &po);
+    ir_try_end(&t);
+    int cd[OP_COUNT] = {0}, co[OP_COUNT] = {0};
+    for (int i = 0; i < dsl->nnodes; i++) cd[dsl->nodes[i]->op]++;
+    for (int i = 0; i < g->nnodes; i++) co[g->nodes[i]->op]++;
+    for (int k = 0; k < OP_COUNT; k++) {
+      if (cd[k] != co[k]) fprintf(stderr, "%s: %d from .resnet, %d from ONNX\n", op_info[k].name, cd[k], co[k]);
+      CU_ASSERT_EQUAL(cd[k], co[k]);
+    }
+    CU_ASSERT_EQUAL(dsl->arena_bytes, g->arena_bytes);
+  }
+  ir_graph_free(dsl);
+  ir_graph_free(g);
+}
+
 int main(void) {
   CU_initialize_registry();
   CU_pSuite s = CU_add_suite("resnet_weights", NULL, NULL);
   CU_add_test(s, "weights from ../shared's ONNX initializers", test_shared_onnx_initializers);
   CU_add_test(s, "PyTorch weights as safetensors", test_pytorch_safetensors);
   CU_add_test(s, ".resnet and ONNX front ends agree", test_dsl_equals_onnx);
+  CU_add_test(s, "option A: the same optimised graph as PyTorch's export", test_option_a_same_graph);
   return rn_run_tests();
 }
