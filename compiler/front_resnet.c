@@ -1917,7 +1917,27 @@ static int load_steps(Elab *E, LoadCtx *ctx, const ResnetOptions *o) {
     if (!ir_quiet && !ir_no_warn)
       fprintf(stderr, "%s: note: the weights are random (He initialisation, seed %llu), not trained: "
               "outputs are meaningless, for benchmarks only\n", P->file, o->seed);
-  } else if (E->weights) rc = bind_file(E, ctx, relative_to(E->g, P->file, E->weights), E->weights_loc);
+  } else if (E->weights) {
+    /* a downloaded .resnet must not make resnetc read any file it names:
+     * only files in its own folder (as ONNX external data); --weights, the
+     * user's own choice, may name any file */
+    const char *w = E->weights, *why = NULL;
+    if (w[0] == '/' || w[0] == '\\' || (((w[0] | 32) >= 'a' && (w[0] | 32) <= 'z') && w[1] == ':'))
+      why = "is absolute";
+    for (const char *p = w; !why && *p;) {
+      size_t k = strcspn(p, "/\\");
+      if (k == 2 && p[0] == '.' && p[1] == '.') why = "climbs out of the file's folder ('..')";
+      p += k;
+      if (*p) p++;
+    }
+    if (why) {
+      rn_error(P, E->weights_loc, "the weights path '%s' %s: a .resnet file may only name weights in "
+               "its own folder (give --weights FILE for another one)", w, why);
+      rc = -1;
+    } else {
+      rc = bind_file(E, ctx, relative_to(E->g, P->file, w), E->weights_loc);
+    }
+  }
   else {
     rn_error(P, E->net->loc, "network '%s' has no weights: give --weights FILE, --random-weights SEED, "
              "or a 'weights \"FILE\"' line", E->net->name);
