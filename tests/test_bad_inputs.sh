@@ -6,7 +6,9 @@
 # Every tests/bad-inputs/KIND/NAME.expected is one case: the exact stderr
 # resnetc must print.  The input is the sibling NAME.* file, or, when
 # NAME.args exists, the arguments listed there (files relative to the case
-# folder).  resnetc runs in the case folder as
+# folder), or, when NAME.gen exists (an input too big to commit), the file
+# NAME.KIND that the script NAME.gen writes now into a scratch folder.
+# resnetc runs in the case (or scratch) folder as
 #     resnetc [ARGS | NAME.ext] -o TMP/out
 # and must:
 #   - exit with status 1, print exactly the expected stderr, whose one
@@ -48,24 +50,33 @@ for exp in "$here"/bad-inputs/*/*.expected; do
   name=$(basename "$exp" .expected)
   case=$(basename "$dir")/$name
   ok=1
-  if [ -f "$dir/$name.args" ]; then
+  rundir=$dir
+  if [ -f "$dir/$name.gen" ]; then   # too big to commit: written now
+    kind=$(basename "$dir")
+    rundir=$tmp/gen
+    rm -rf "$rundir" && mkdir -p "$rundir"
+    if ! bash "$dir/$name.gen" "$rundir/$name.$kind"; then
+      failed "$name.gen failed"; fail=$((fail + 1)); continue
+    fi
+    args=("$name.$kind")
+  elif [ -f "$dir/$name.args" ]; then
     read -r -a args < "$dir/$name.args"
   else
     inputs=()
     for f in "$dir/$name".*; do
-      case $f in *.expected|*.args) ;; *) inputs+=("$(basename "$f")") ;; esac
+      case $f in *.expected|*.args|*.gen) ;; *) inputs+=("$(basename "$f")") ;; esac
     done
     if [ ${#inputs[@]} -ne 1 ]; then
       failed "expected one input file, found ${#inputs[@]}"; fail=$((fail + 1)); continue
     fi
     args=("${inputs[0]}")
   fi
-  before=$(ls -A "$dir")
+  before=$(ls -A "$rundir")
   out=$tmp/out
   rm -rf "$out"
-  (cd "$dir" && exec "$resnetc" "${args[@]}" -o "$out") >"$tmp/stdout" 2>"$tmp/stderr"
+  (cd "$rundir" && exec "$resnetc" "${args[@]}" -o "$out") >"$tmp/stdout" 2>"$tmp/stderr"
   rc=$?
-  after=$(ls -A "$dir")
+  after=$(ls -A "$rundir")
   warn_only=0
   grep -q ': error: ' "$exp" || warn_only=1
   if ! cmp -s "$exp" "$tmp/stderr"; then
@@ -83,7 +94,7 @@ for exp in "$here"/bad-inputs/*/*.expected; do
   [ "$before" = "$after" ] || { failed "files left in the case folder: $(comm -13 <(echo "$before") <(echo "$after"))"; }
   if [ $ok = 1 ] && [ $use_valgrind = 1 ] && [[ " $(echo $VALGRIND) " == *" $case "* ]]; then
     rm -rf "$out"
-    (cd "$dir" && exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    (cd "$rundir" && exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
         --error-exitcode=3 "$resnetc" "${args[@]}" -o "$out") >/dev/null 2>"$tmp/vg"
     vrc=$?
     if [ $vrc = 3 ] || [ $vrc -gt 128 ]; then
