@@ -106,7 +106,8 @@ def project_files(ext):
     found = []
     for d in ('models', 'examples', 'tests'):
         found += glob.glob(os.path.join(ROOT, d, '**', '*' + ext), recursive=True)
-    return sorted(found)
+    # tests/fuzz/pending/: known open bugs (an out-of-memory seed would stop every run)
+    return sorted(p for p in found if '/fuzz/pending/' not in p)
 
 
 def main():
