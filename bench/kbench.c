@@ -2,7 +2,7 @@
  * kbench.c - microbenchmark of the generated conv kernels on the shape
  * classes of ResNet-18/50 (224x224) and the CIFAR ResNets (32x32).
  *
- * Expands templates/conv_nchwc.m4 for every shape through the compiler's
+ * Expands templates/k_conv_nchwc.m4 for every shape through the compiler's
  * own code (as the emitter does), writes one C file with a timing loop,
  * builds it with $CC (default cc) -O3 -march=native and runs it.  Prints
  * per shape the minimum time over the rounds, GFLOP/s and % of the FMA
@@ -130,15 +130,15 @@ int main(int argc, char **argv) {
     used[i] = !filter || strstr(name, filter) || strstr(shapes[i].net, filter);
     if (!used[i]) continue;
     for (int v = 0; v < nvar; v++) {
-      char *pre = NULL, vname[240];
+      char *par = NULL, vname[240];
       size_t len = 0;
-      FILE *m = open_memstream(&pre, &len);
+      FILE *m = open_memstream(&par, &len);
       snprintf(vname, sizeof vname, "%s_v%d", name, v);
-      kconv_prelude(m, &c, vname, isas, ntile ? &tiles[v % ntile] : NULL);
-      if (nunroll) fprintf(m, "m4_define(`UNROLL', %d)m4_dnl\n", unrolls[v / (ntile ? ntile : 1)]);
+      c.unroll = nunroll ? unrolls[v / (ntile ? ntile : 1)] : 0;
+      kconv_params(m, &c, isas, ntile ? &tiles[v % ntile] : NULL);
       fclose(m);
-      if (kern_m4("conv_nchwc.m4", RN_SOURCE_DIR "/templates", pre, f)) return 1;
-      free(pre);
+      if (kern_expand(f, RN_SOURCE_DIR "/templates", "k_conv_nchwc.m4", "CONVB", vname, par)) return 1;
+      free(par);
     }
   }
   fprintf(f, "static void run(const char *net, const char *name, const char *const *var, const kfn *fn,\n"
@@ -177,7 +177,7 @@ int main(int argc, char **argv) {
       fprintf(f, "\"%dx%d/%d u%d\", ", t.ocb, t.px, t.icc, nunroll ? unrolls[v / (ntile ? ntile : 1)] : 4);
     }
     fprintf(f, "};\n    static const kfn fn[] = {");
-    for (int v = 0; v < nvar; v++) fprintf(f, "%s_v%d, ", name, v);
+    for (int v = 0; v < nvar; v++) fprintf(f, "%s_v%d__simd_1, ", name, v);
     fprintf(f, "};\n    run(\"%s x%d\", \"%s\", var, fn, %d, %zu, %zu, %zu, %d, %.1f, %d, peak, &total);\n  }\n",
             s->net, s->n, name, nvar, kconv_x_floats(&c), kconv_w_floats(&c), kconv_y_floats(&c),
             (c.cout + 15) / 16 * 16, (double)kconv_flops(&c), s->n);

@@ -20,6 +20,7 @@
 #include "kernels.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -205,7 +206,7 @@ static const char *act_name(Act a) {
   switch (a) {
   case ACT_RELU: return "relu";
   case ACT_CLIP: return "clip";
-  case ACT_LEAKYRELU: return "leaky";
+  case ACT_LEAKYRELU: return "leakyrelu";
   default: return "none";
   }
 }
@@ -272,24 +273,65 @@ size_t kconv_y_floats(const KConv *c) {
   return (size_t)cdiv(c->cout, KERN_BLOCK) * c->oh * c->ow * KERN_BLOCK;
 }
 
-void kconv_prelude(FILE *f, const KConv *c0, const char *name, unsigned isas,
-                   const KTile *force) {
-  KConv c = kconv_canonical(c0);
-  fprintf(f, "m4_define(`KNAME', `%s')m4_dnl\n", name);
-  fprintf(f, "m4_define(`CIN', %d)m4_define(`COUT', %d)m4_dnl\n", c.cin, c.cout);
-  fprintf(f, "m4_define(`H', %d)m4_define(`W', %d)m4_define(`OH', %d)m4_define(`OW', %d)m4_dnl\n",
-          c.h, c.w, c.oh, c.ow);
-  fprintf(f, "m4_define(`KH', %d)m4_define(`KW', %d)m4_define(`SH', %d)m4_define(`SW', %d)m4_dnl\n",
-          c.kh, c.kw, c.sh, c.sw);
-  fprintf(f, "m4_define(`PT', %d)m4_define(`PL', %d)m4_define(`IB', %d)m4_define(`WG', %d)m4_dnl\n",
-          c.pt, c.pl, c.ib, kconv_wgroup(&c));
-  fprintf(f, "m4_define(`RES', %d)m4_define(`ACT', `%s')m4_dnl\n", c.res, act_name(c.act));
-  /* hexadecimal float literals: exact */
+/* One parameter of the emitter's RN_KERNEL list: "K,<:v:>". */
+static void kp(FILE *f, int *first, const char *key, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static void kp(FILE *f, int *first, const char *key, const char *fmt, ...) {
+  va_list ap;
+  fprintf(f, "%s%s,<:", *first ? "" : ",", key);
+  va_start(ap, fmt);
+  vfprintf(f, fmt, ap);
+  va_end(ap);
+  fputs(":>", f);
+  *first = 0;
+}
+
+static void act_params(FILE *f, int *first, Act act, float lo, float hi, float alpha) {
   char l[40], h[40], a[40];
-  fprintf(f, "m4_define(`ACT_LO', `%s')m4_define(`ACT_HI', `%s')m4_define(`ACT_ALPHA', `%s')m4_dnl\n",
-          flit(l, sizeof l, c.act_lo), flit(h, sizeof h, c.act_hi), flit(a, sizeof a, c.act_alpha));
+  kp(f, first, "ACT", "%s", act_name(act));
+  kp(f, first, "ACT_LO", "%s", flit(l, sizeof l, act == ACT_CLIP ? lo : 0));
+  kp(f, first, "ACT_HI", "%s", flit(h, sizeof h, act == ACT_CLIP ? hi : 0));
+  kp(f, first, "ACT_ALPHA", "%s", flit(a, sizeof a, act == ACT_LEAKYRELU ? alpha : 0));
+}
+
+void kconv_params(FILE *f, const KConv *c0, unsigned isas, const KTile *force) {
+  KConv c = kconv_canonical(c0);
+  int first = 1;
+  kp(f, &first, "CIN", "%d", c.cin);
+  kp(f, &first, "COUT", "%d", c.cout);
+  kp(f, &first, "H", "%d", c.h);
+  kp(f, &first, "W", "%d", c.w);
+  kp(f, &first, "OH", "%d", c.oh);
+  kp(f, &first, "OW", "%d", c.ow);
+  kp(f, &first, "KH", "%d", c.kh);
+  kp(f, &first, "KW", "%d", c.kw);
+  kp(f, &first, "SH", "%d", c.sh);
+  kp(f, &first, "SW", "%d", c.sw);
+  kp(f, &first, "PT", "%d", c.pt);
+  kp(f, &first, "PL", "%d", c.pl);
+  kp(f, &first, "IB", "%d", c.ib);
+  kp(f, &first, "WG", "%d", kconv_wgroup(&c));
+  kp(f, &first, "RES", "%d", c.res != 0);
+  kp(f, &first, "RV", "%d", c.res == 2);
+  kp(f, &first, "RC", "%d", c.rc);
+  kp(f, &first, "RC0", "%d", c.rc0);
+  kp(f, &first, "RH", "%d", c.rh);
+  kp(f, &first, "RW", "%d", c.rw);
+  kp(f, &first, "RSH", "%d", c.rsh);
+  kp(f, &first, "RSW", "%d", c.rsw);
+  kp(f, &first, "RTH", "%d", c.rth);
+  kp(f, &first, "RTW", "%d", c.rtw);
+  act_params(f, &first, c.act, c.act_lo, c.act_hi, c.act_alpha);
+  kp(f, &first, "UNROLL", "%d", c.unroll > 0 ? c.unroll : 4);
   for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+    const char *p = models[i].m4;
+    char key[32];
     KTile t;
+    snprintf(key, sizeof key, "ISA_%s", p);
+    kp(f, &first, key, "%d", (isas & models[i].isa) != 0);
     if (!(isas & models[i].isa)) continue;
     if (force) {
       t = *force;
@@ -297,11 +339,12 @@ void kconv_prelude(FILE *f, const KConv *c0, const char *name, unsigned isas,
     } else {
       kconv_tile(&c, models[i].isa, &t);
     }
-    const char *p = models[i].m4;
-    fprintf(f, "m4_define(`ISA_%s', 1)m4_define(`%s_OCB', %d)m4_define(`%s_PX', %d)"
-               "m4_define(`%s_ICC', %d)m4_dnl\n", p, p, t.ocb, p, t.px, p, t.icc);
-    fprintf(f, "m4_define(`%s_TL', %d)m4_define(`%s_TR', %d)m4_define(`%s_NT', %d)m4_dnl\n",
-            p, t.tl, p, t.tr, p, t.nt);
+    const char *names[6] = {"OCB", "PX", "ICC", "TL", "TR", "NT"};
+    int vals[6] = {t.ocb, t.px, t.icc, t.tl, t.tr, t.nt};
+    for (int j = 0; j < 6; j++) {
+      snprintf(key, sizeof key, "%s_%s", p, names[j]);
+      kp(f, &first, key, "%d", vals[j]);
+    }
   }
   KTile t;
   if (force) {
@@ -310,7 +353,7 @@ void kconv_prelude(FILE *f, const KConv *c0, const char *name, unsigned isas,
   } else {
     kconv_tile(&c, KISA_SCALAR, &t);
   }
-  fprintf(f, "m4_define(`SCALAR_ICC', %d)m4_dnl\n", t.icc);
+  kp(f, &first, "SCALAR_ICC", "%d", t.icc);
 }
 
 /* ---- pooling, fully connected, reorders --------------------------------- */
@@ -359,15 +402,23 @@ void kpool_name(const KPool *p, char *buf, size_t n) {
              p->c, p->h, p->w);
 }
 
-void kpool_prelude(FILE *f, const KPool *p, const char *name) {
-  fprintf(f, "m4_define(`KNAME', `%s')m4_define(`MODE', `%s')m4_define(`COUNT_PAD', %d)m4_dnl\n",
-          name, p->max ? "max" : "avg", p->count_pad);
-  fprintf(f, "m4_define(`C', %d)m4_define(`H', %d)m4_define(`W', %d)m4_define(`OH', %d)"
-             "m4_define(`OW', %d)m4_dnl\n", p->c, p->h, p->w, p->oh, p->ow);
-  fprintf(f, "m4_define(`KH', %d)m4_define(`KW', %d)m4_define(`SH', %d)m4_define(`SW', %d)m4_dnl\n",
-          p->kh, p->kw, p->sh, p->sw);
-  fprintf(f, "m4_define(`PT', %d)m4_define(`PL', %d)m4_define(`PB', %d)m4_define(`PR', %d)m4_dnl\n",
-          p->pt, p->pl, p->pb, p->pr);
+void kpool_params(FILE *f, const KPool *p) {
+  int first = 1;
+  kp(f, &first, "KIND", "%s", p->max ? "max" : "avg");
+  kp(f, &first, "CIP", "%d", p->count_pad);
+  kp(f, &first, "C", "%d", p->c);
+  kp(f, &first, "H", "%d", p->h);
+  kp(f, &first, "W", "%d", p->w);
+  kp(f, &first, "OH", "%d", p->oh);
+  kp(f, &first, "OW", "%d", p->ow);
+  kp(f, &first, "KH", "%d", p->kh);
+  kp(f, &first, "KW", "%d", p->kw);
+  kp(f, &first, "SH", "%d", p->sh);
+  kp(f, &first, "SW", "%d", p->sw);
+  kp(f, &first, "PT", "%d", p->pt);
+  kp(f, &first, "PL", "%d", p->pl);
+  kp(f, &first, "PB", "%d", p->pb);
+  kp(f, &first, "PR", "%d", p->pr);
 }
 
 void kfc_name(const KFc *c, char *buf, size_t n) {
@@ -376,21 +427,23 @@ void kfc_name(const KFc *c, char *buf, size_t n) {
   snprintf(buf, n, "fc_%d_%d%s%s", c->k, c->n, c->res ? "_res" : "", a);
 }
 
-void kfc_prelude(FILE *f, const KFc *c, const char *name) {
-  char l[40], h[40], a[40];
-  fprintf(f, "m4_define(`KNAME', `%s')m4_define(`K', %d)m4_define(`N', %d)m4_dnl\n", name, c->k, c->n);
-  fprintf(f, "m4_define(`RES', %d)m4_define(`ACT', `%s')m4_dnl\n", c->res, act_name(c->act));
-  fprintf(f, "m4_define(`ACT_LO', `%s')m4_define(`ACT_HI', `%s')m4_define(`ACT_ALPHA', `%s')m4_dnl\n",
-          flit(l, sizeof l, c->act_lo), flit(h, sizeof h, c->act_hi), flit(a, sizeof a, c->act_alpha));
+void kfc_params(FILE *f, const KFc *c) {
+  int first = 1;
+  kp(f, &first, "K", "%d", c->k);
+  kp(f, &first, "N", "%d", c->n);
+  kp(f, &first, "RES", "%d", c->res);
+  act_params(f, &first, c->act, c->act_lo, c->act_hi, c->act_alpha);
 }
 
 void kreorder_name(int c, int hw, int to, char *buf, size_t n) {
   snprintf(buf, n, "reorder_%s_%d_%d", to ? "to16c" : "from16c", c, hw);
 }
 
-void kreorder_prelude(FILE *f, int c, int hw, int to, const char *name) {
-  fprintf(f, "m4_define(`KNAME', `%s')m4_define(`C', %d)m4_define(`HW', %d)m4_define(`DIR', `%s')m4_dnl\n",
-          name, c, hw, to ? "to" : "from");
+void kreorder_params(FILE *f, int c, int hw, int to) {
+  int first = 1;
+  kp(f, &first, "C", "%d", c);
+  kp(f, &first, "HW", "%d", hw);
+  kp(f, &first, "DIR", "%s", to ? "to" : "from");
 }
 
 /* ---- m4 ------------------------------------------------------------------ */
@@ -398,57 +451,43 @@ void kreorder_prelude(FILE *f, int c, int hw, int to, const char *name) {
 struct rn_embedded_file { const char *name; const char *text; size_t len; };
 extern const struct rn_embedded_file rn_templates[];
 
-int kern_m4(const char *template_name, const char *dir, const char *prelude, FILE *out) {
-  char path[4096], tmp[] = "/tmp/resnetc-m4-XXXXXX";
-  const char *text = NULL;
-  size_t len = 0;
-  char *owned = NULL;
-  int rc = -1;
-  if (dir) {
-    snprintf(path, sizeof path, "%s/%s", dir, template_name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-      fprintf(stderr, "resnetc: error: cannot read template %s: %s\n", path, strerror(errno));
-      return -1;
-    }
-    size_t cap = 1 << 16;
-    owned = malloc(cap);
-    for (size_t k; owned && (k = fread(owned + len, 1, cap - len, f)) > 0;) {
-      len += k;
-      if (len == cap) {
-        char *p = realloc(owned, cap *= 2);
-        if (!p) { free(owned); owned = NULL; }
-        owned = p;
-      }
-    }
-    fclose(f);
-    if (!owned) {
-      fprintf(stderr, "resnetc: error: out of memory reading %s\n", path);
-      return -1;
-    }
-    text = owned;
-  } else {
+/* Appends template NAME (the embedded copy, or DIR/NAME) to f. */
+static int template_text(FILE *f, const char *dir, const char *name) {
+  if (!dir) {
     for (const struct rn_embedded_file *e = rn_templates; e->name; e++)
-      if (strcmp(e->name, template_name) == 0) {
-        text = e->text;
-        len = e->len;
-      }
-    if (!text) {
-      fprintf(stderr, "resnetc: error: no template %s\n", template_name);
-      return -1;
-    }
+      if (strcmp(e->name, name) == 0) return fwrite(e->text, 1, e->len, f) == e->len ? 0 : -1;
+    fprintf(stderr, "resnetc: error: no template %s\n", name);
+    return -1;
   }
-  int fd = mkstemp(tmp);
+  char path[4096], buf[1 << 14];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *t = fopen(path, "rb");
+  if (!t) {
+    fprintf(stderr, "resnetc: error: cannot read template %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  size_t k;
+  int ok = 1;
+  while ((k = fread(buf, 1, sizeof buf, t)) > 0)
+    if (fwrite(buf, 1, k, f) != k) ok = 0;
+  fclose(t);
+  return ok ? 0 : -1;
+}
+
+int kern_expand(FILE *out, const char *dir, const char *template_name, const char *op,
+                const char *base, const char *params) {
+  char tmp[] = "/tmp/resnetc-m4-XXXXXX";
+  int rc = -1, fd = mkstemp(tmp);
   FILE *in = fd >= 0 ? fdopen(fd, "w") : NULL;
   if (!in) {
     fprintf(stderr, "resnetc: error: cannot create a temporary file: %s\n", strerror(errno));
     if (fd >= 0) { close(fd); unlink(tmp); }
-    free(owned);
     return -1;
   }
-  int ok = fputs(prelude, in) >= 0 && fwrite(text, 1, len, in) == len;
+  int ok = template_text(in, dir, "common.m4") == 0 && template_text(in, dir, template_name) == 0;
+  fprintf(in, "m4_define(<:RN_ISAS:>, <:simd, scalar:>)m4_divert(0)m4_dnl\n"
+              "RN_KERNEL(<:%s:>, <:%s:>, <:1:>, <:%s:>)m4_dnl\n", op, base, params);
   ok = fclose(in) == 0 && ok;
-  free(owned);
   if (ok) {
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "%s -P %s", M4_PROGRAM, tmp);
@@ -464,8 +503,6 @@ int kern_m4(const char *template_name, const char *dir, const char *prelude, FIL
     } else {
       fprintf(stderr, "resnetc: error: cannot run %s\n", M4_PROGRAM);
     }
-  } else {
-    fprintf(stderr, "resnetc: error: cannot write %s\n", tmp);
   }
   unlink(tmp);
   return rc;

@@ -3,10 +3,12 @@
  * the expansion of their m4 templates (templates/conv_nchwc.m4 ...).
  *
  * The emitter describes one layer with a KConv, asks kconv_name() for the
- * function name (layers of equal shape share it), writes kconv_prelude()
- * followed by the template through kern_m4(), and packs the weights with
- * pack.h.  The register tile of every ISA is chosen here, at compile time,
- * from the layer's shape (kconv_tile), so the template only unrolls.
+ * kernel name (layers of equal shape share it), passes kconv_params() to
+ * its RN_KERNEL(<:CONVB:>, ...) call of templates/k_conv_nchwc.m4, and packs
+ * the weights with pack.h.  The register tile of every ISA is chosen here,
+ * at compile time, from the layer's shape (kconv_tile), so the template
+ * only unrolls.  The kernels carry the ISA tag "simd": each holds one body
+ * per ISA, chosen by the C compiler's predefined macros.
  *
  * Layout decision: the channel block is 16 for every ISA (NCHW16c), so one
  * generated file, one packed weight array and one memory plan serve every
@@ -43,10 +45,13 @@ typedef struct KConv {
   int kh, kw, sh, sw;    /* kernel and stride; dilation 1, group 1 */
   int pt, pl;            /* top and left padding; bottom/right follow */
   int ib;                /* input block: 16, or 1 for plain NCHW input */
-  int res;               /* 1: y = act(conv + b + r) */
+  int res;               /* 0: none, 1: y = act(conv + b + r), r as y;
+                            2: r through the option-A view (ir.h) */
+  int rc, rc0, rh, rw, rsh, rsw, rth, rtw;   /* the view, res = 2 */
   Act act;               /* ACT_NONE, ACT_RELU, ACT_CLIP, ACT_LEAKYRELU */
   float act_lo, act_hi, act_alpha;
   int wg;                /* output blocks per packed weight group, 0: auto */
+  int unroll;            /* input channels per inner iteration, 0: auto */
 } KConv;
 
 /* A register tile: ocb channel blocks x px pixels of one output row;
@@ -68,10 +73,10 @@ void kconv_tile(const KConv *c, KIsa isa, KTile *t);
 void kconv_tile_finish(const KConv *c, KTile *t);
 /* "conv3x3s1p1_64_64_56x56_relu_res": op, shape class, epilogue. */
 void kconv_name(const KConv *c, char *buf, size_t n);
-/* m4_define lines for templates/conv_nchwc.m4 (KNAME = name).  force, if
- * not NULL, imposes ocb/px/icc on every ISA (tests sweep tile edges). */
-void kconv_prelude(FILE *f, const KConv *c, const char *name, unsigned isas,
-                   const KTile *force);
+/* The RN_KERNEL parameters of templates/k_conv_nchwc.m4 ("K,<:v:>,...").
+ * isas: the bodies to emit; force, if not NULL, imposes ocb/px/icc on every
+ * ISA (tests sweep tile edges). */
+void kconv_params(FILE *f, const KConv *c, unsigned isas, const KTile *force);
 int64_t kconv_flops(const KConv *c);   /* 2 * MACs, real channels */
 
 /* Sizes in floats of the blocked tensors of a conv. */
@@ -89,7 +94,7 @@ typedef struct KPool {
 } KPool;
 int kpool_from_node(const Node *n, KPool *p);   /* -1: not supported */
 void kpool_name(const KPool *p, char *buf, size_t n);
-void kpool_prelude(FILE *f, const KPool *p, const char *name);
+void kpool_params(FILE *f, const KPool *p);    /* templates/k_pool_nchwc.m4 */
 
 /* Fully connected, one row (templates/fc.m4): y[n] = act(x . W + b (+ r)). */
 typedef struct KFc {
@@ -98,15 +103,17 @@ typedef struct KFc {
   float act_lo, act_hi, act_alpha;
 } KFc;
 void kfc_name(const KFc *f, char *buf, size_t n);
-void kfc_prelude(FILE *f, const KFc *c, const char *name);
+void kfc_params(FILE *f, const KFc *c);        /* templates/k_fc.m4 */
 
 /* Layout change of c channels x hw pixels (templates/reorder_nchwc.m4):
  * to = 1: NCHW -> NCHW16c, 0: NCHW16c -> NCHW. */
 void kreorder_name(int c, int hw, int to, char *buf, size_t n);
-void kreorder_prelude(FILE *f, int c, int hw, int to, const char *name);
+void kreorder_params(FILE *f, int c, int hw, int to);   /* k_reorder_nchwc.m4 */
 
-/* Expands templates/NAME (the embedded copy, or dir/NAME when dir is not
- * NULL) with GNU m4 -P after the prelude text; appends the output to out.
- * Returns 0, or -1 after printing one error line. */
-int kern_m4(const char *template_name, const char *dir, const char *prelude, FILE *out);
+/* Expands one kernel outside the emitter (tests, benchmarks): common.m4
+ * and template_name (embedded, or from dir when not NULL) through m4 -P,
+ * with RN_KERNEL(op, base, 1, params); appends the C to out.  The function
+ * is named base__simd_1.  Returns 0, or -1 after printing one error line. */
+int kern_expand(FILE *out, const char *dir, const char *template_name, const char *op,
+                const char *base, const char *params);
 #endif

@@ -7,12 +7,13 @@
  * edges (output width below, equal to, above and a multiple of the tile;
  * channel blocks likewise; one input block per cache chunk so partial sums
  * pass through y), the shape classes of ResNet-18/50 and the CIFAR ResNets,
- * and in-place residuals.  Then pooling (max, average with and without the
+ * in-place residuals and the option-A residual view.  Then pooling (max, average with and without the
  * pads counted, ceil mode, global), fully connected layers (N around the
  * 64-output step, transB or not, alpha) and the layout reorders.
  *
  * Every case is expanded through templates/ by the compiler's own code
- * (k*_prelude + kern_m4), all into one C file, which is then compiled
+ * (k*_params + kern_expand, with the emitter's common.m4), all into one C
+ * file, which is then compiled
  * once per ISA (portable, AVX2, AVX-512, and NEON with aarch64-linux-gnu-gcc
  * run under qemu-aarch64) with -std=c99 -Wall -Wextra -Wpedantic -Werror and
  * run by tests/kernels/harness.c, which puts guard pages and guard bytes
@@ -37,8 +38,8 @@
  * layout (the last one is the output), and the expected output. */
 typedef struct Case {
   char name[160];
-  const char *tmpl;
-  char *prelude;
+  const char *tmpl, *op;
+  char *params;           /* RN_KERNEL parameters */
   char call[64];          /* arguments of the call, from a[] and y */
   int nbuf;
   size_t n[6];
@@ -91,22 +92,23 @@ static float *to_blocked(const float *x, int c, int hw, int ib) {
   return y;
 }
 
-static Case *new_case(const char *tmpl, const char *kname) {
+static Case *new_case(const char *tmpl, const char *op, const char *kname) {
   if (ncases == MAXCASES) return NULL;
   Case *k = &cases[ncases];
   memset(k, 0, sizeof *k);
   snprintf(k->name, sizeof k->name, "k%d_%s", ncases, kname);
   k->tmpl = tmpl;
+  k->op = op;
   k->inplace = -1;
   ncases++;
   return k;
 }
 
-static char *prelude_of(void (*fn)(FILE *, const void *, const char *), const void *arg, const char *name) {
+static char *params_of(void (*fn)(FILE *, const void *), const void *arg) {
   char *p = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&p, &len);
-  fn(m, arg, name);
+  fn(m, arg);
   fclose(m);
   return p;
 }
@@ -114,20 +116,21 @@ static char *prelude_of(void (*fn)(FILE *, const void *, const char *), const vo
 /* ---- conv --------------------------------------------------------------- */
 
 static const KTile *conv_force;
-static void conv_pre(FILE *f, const void *c, const char *name) {
-  kconv_prelude(f, c, name, KISA_ALL, conv_force);
-}
+static void conv_pre(FILE *f, const void *c) { kconv_params(f, c, KISA_ALL, conv_force); }
 
 static void add_conv(const KConv *c, const KTile *force, int inplace, int real) {
   char kname[140];
   kconv_name(c, kname, sizeof kname);
-  Case *k = new_case("conv_nchwc.m4", kname);
+  Case *k = new_case("k_conv_nchwc.m4", "CONVB", kname);
   if (!k) return;
   int ocp = cdiv(c->cout, 16) * 16, hw = c->oh * c->ow;
   float *x = values((size_t)c->cin * c->h * c->w, real);
   float *w = values((size_t)c->cout * c->cin * c->kh * c->kw, real);
   float *b = values((size_t)c->cout, real);
-  float *r = values((size_t)c->cout * hw, real);
+  /* the residual: y's shape, or the option-A view's tensor */
+  int rv = c->res == 2, rcp = cdiv(c->rc, 16) * 16, rhw = c->rh * c->rw;
+  size_t nr = rv ? (size_t)c->rc * rhw : (size_t)c->cout * hw;
+  float *r = values(nr, real);
   double *ref = calloc((size_t)ocp * hw, sizeof *ref);
   for (int o = 0; o < ocp; o++)
     for (int oy = 0; oy < c->oh; oy++)
@@ -143,13 +146,15 @@ static void add_conv(const KConv *c, const KTile *force, int inplace, int real) 
                 s += (double)x[((size_t)i * c->h + iy) * c->w + ix] *
                      w[(((size_t)o * c->cin + i) * c->kh + ky) * c->kw + kx];
               }
-          if (c->res) s += r[(size_t)o * hw + oy * c->ow + ox];
+          if (c->res == 1) s += r[(size_t)o * hw + oy * c->ow + ox];
+          if (rv && o - c->rc0 >= 0 && o - c->rc0 < c->rc)
+            s += r[(size_t)(o - c->rc0) * rhw + (c->rsh + oy * c->rth) * c->rw + c->rsw + ox * c->rtw];
         }
         ref[(size_t)o * hw + oy * c->ow + ox] = act(c->act, s);
       }
   conv_force = force;
-  k->prelude = prelude_of(conv_pre, c, k->name);
-  k->note = force ? "forced tile" : "auto tile";
+  k->params = params_of(conv_pre, c);
+  k->note = force ? "forced tile" : rv ? "residual view" : "auto tile";
   snprintf(k->call, sizeof k->call, "a[0], a[1], a[2], a[3], y");
   k->nbuf = 5;
   k->buf[0] = to_blocked(x, c->cin, c->h * c->w, c->ib);
@@ -160,10 +165,10 @@ static void add_conv(const KConv *c, const KTile *force, int inplace, int real) 
   k->n[2] = pack_bias_floats(c->cout);
   k->buf[2] = malloc(k->n[2] * 4);
   pack_bias(b, c->cout, k->buf[2]);
-  k->n[3] = c->res ? (size_t)ocp * hw : 1;
-  k->buf[3] = c->res ? to_blocked(r, c->cout, hw, 16) : calloc(1, 4);
+  k->n[3] = rv ? (size_t)rcp * rhw : c->res ? (size_t)ocp * hw : 1;
+  k->buf[3] = rv ? to_blocked(r, c->rc, rhw, 16) : c->res ? to_blocked(r, c->cout, hw, 16) : calloc(1, 4);
   k->n[4] = (size_t)ocp * hw;
-  k->inplace = inplace && c->res ? 3 : -1;
+  k->inplace = inplace && c->res == 1 ? 3 : -1;
   float *e = malloc((size_t)ocp * hw * 4);
   for (size_t i = 0; i < (size_t)ocp * hw; i++) e[i] = (float)ref[i];
   k->expect = to_blocked(e, ocp, hw, 16);
@@ -190,12 +195,12 @@ static KConv conv(int ib, int cin, int cout, int h, int w, int kh, int kw, int s
 
 /* ---- pooling ------------------------------------------------------------ */
 
-static void pool_pre(FILE *f, const void *p, const char *name) { kpool_prelude(f, p, name); }
+static void pool_pre(FILE *f, const void *p) { kpool_params(f, p); }
 
 static void add_pool(const KPool *p) {
   char kname[140];
   kpool_name(p, kname, sizeof kname);
-  Case *k = new_case("pool_nchwc.m4", kname);
+  Case *k = new_case("k_pool_nchwc.m4", "POOLB", kname);
   if (!k) return;
   int hw = p->h * p->w, ohw = p->oh * p->ow, cp = cdiv(p->c, 16) * 16;
   float *x = values((size_t)p->c * hw, 0), *e = calloc((size_t)cp * ohw, 4);
@@ -216,7 +221,7 @@ static void add_pool(const KPool *p) {
           }
         e[(size_t)c * ohw + oy * p->ow + ox] = (float)(p->max ? m : n ? s / n : 0);
       }
-  k->prelude = prelude_of(pool_pre, p, k->name);
+  k->params = params_of(pool_pre, p);
   k->note = p->max ? "max" : "avg";
   snprintf(k->call, sizeof k->call, "a[0], y");
   k->nbuf = 2;
@@ -245,12 +250,12 @@ static KPool pool(int c, int h, int w, int kh, int kw, int sh, int sw, int pt, i
 
 /* ---- fully connected ---------------------------------------------------- */
 
-static void fc_pre(FILE *f, const void *c, const char *name) { kfc_prelude(f, c, name); }
+static void fc_pre(FILE *f, const void *c) { kfc_params(f, c); }
 
 static void add_fc(const KFc *c, int trans_b, float alpha, int inplace) {
   char kname[140];
   kfc_name(c, kname, sizeof kname);
-  Case *k = new_case("fc.m4", kname);
+  Case *k = new_case("k_fc.m4", "FC", kname);
   if (!k) return;
   float *x = values((size_t)c->k, 0), *w = values((size_t)c->k * c->n, 0);
   float *b = values((size_t)c->n, 0), *r = values((size_t)c->n, 0);
@@ -262,7 +267,7 @@ static void add_fc(const KFc *c, int trans_b, float alpha, int inplace) {
     s = alpha * s + b[j] + (c->res ? r[j] : 0);
     k->expect[j] = (float)act(c->act, s);
   }
-  k->prelude = prelude_of(fc_pre, c, k->name);
+  k->params = params_of(fc_pre, c);
   k->note = trans_b ? "transB" : "B";
   snprintf(k->call, sizeof k->call, "a[0], a[1], a[2], a[3], y");
   k->nbuf = 5;
@@ -286,20 +291,20 @@ static void add_fc(const KFc *c, int trans_b, float alpha, int inplace) {
 /* ---- reorders ----------------------------------------------------------- */
 
 typedef struct RArg { int c, hw, to; } RArg;
-static void reorder_pre(FILE *f, const void *a, const char *name) {
+static void reorder_pre(FILE *f, const void *a) {
   const RArg *r = a;
-  kreorder_prelude(f, r->c, r->hw, r->to, name);
+  kreorder_params(f, r->c, r->hw, r->to);
 }
 
 static void add_reorder(int c, int hw, int to) {
   char kname[140];
   kreorder_name(c, hw, to, kname, sizeof kname);
-  Case *k = new_case("reorder_nchwc.m4", kname);
+  Case *k = new_case("k_reorder_nchwc.m4", "REORDER", kname);
   if (!k) return;
   RArg a = {c, hw, to};
   size_t nb = (size_t)cdiv(c, 16) * 16 * hw;
   float *x = values((size_t)c * hw, 1);
-  k->prelude = prelude_of(reorder_pre, &a, k->name);
+  k->params = params_of(reorder_pre, &a);
   k->note = to ? "to blocked" : "to plain";
   snprintf(k->call, sizeof k->call, "a[0], y");
   k->nbuf = 2;
@@ -370,6 +375,22 @@ static void build_cases(void) {
   };
   for (size_t i = 0; i < sizeof s / sizeof *s; i++)
     add_conv(&s[i], NULL, s[i].res && i % 2 == 0, i == 2 || i == 7);
+  /* conv with the option-A shortcut of the CIFAR ResNets read through its
+   * view: r has half the channels at twice the size, channel offset 8 (not
+   * a block boundary), or other offsets, starts and steps; forced tiles
+   * too, so the view meets partial sums */
+  for (int i = 0; i < 6; i++) {
+    KConv c = conv(16, 16 + 8 * i, 32, 8 + i, 8 + i, 3, 3, 1, 1, 1, 1, 1, 1, 2, i % 2 ? ACT_RELU : ACT_NONE);
+    c.rc = i == 5 ? 40 : 16 + 3 * i;
+    c.rc0 = i == 0 ? 8 : i == 1 ? 0 : i == 2 ? -5 : 3 * i;
+    c.rth = c.rtw = 1 + i % 3;
+    c.rsh = i % 2;
+    c.rsw = i / 2 % 2;
+    c.rh = c.rsh + (c.oh - 1) * c.rth + 1 + i % 2;
+    c.rw = c.rsw + (c.ow - 1) * c.rtw + 1;
+    KTile t = {1, 3, 1, 0, 0, 0};
+    add_conv(&c, i >= 4 ? &t : NULL, 0, i == 3);
+  }
   /* 4. pooling: ResNet maxpool, ceil mode, asymmetric pads, averages with
    * and without the pads counted, global pools */
   KPool p[] = {
@@ -413,15 +434,16 @@ static int suite_init(void) {
   snprintf(path, sizeof path, "%s/kern.c", dir);
   FILE *f = fopen(path, "w");
   if (!f) return -1;
-  fprintf(f, "/* kernels under test */\n#include <stddef.h>\n");
+  fprintf(f, "/* kernels under test */\n#include <math.h>\n#include <stddef.h>\n");
   for (int i = 0; i < ncases; i++)
-    if (kern_m4(cases[i].tmpl, rn_source_path("templates"), cases[i].prelude, f)) {
+    if (kern_expand(f, rn_source_path("templates"), cases[i].tmpl, cases[i].op, cases[i].name,
+                    cases[i].params)) {
       fclose(f);
       return -1;
     }
   fprintf(f, "struct kcase_fn { const char *name; void (*run)(const float *const *a, float *y); };\n");
   for (int i = 0; i < ncases; i++)
-    fprintf(f, "static void run%d(const float *const *a, float *y) { %s(%s); }\n", i,
+    fprintf(f, "static void run%d(const float *const *a, float *y) { %s__simd_1(%s); }\n", i,
             cases[i].name, cases[i].call);
   fprintf(f, "static const struct kcase_fn kern_table[] = {\n");
   for (int i = 0; i < ncases; i++) fprintf(f, "  {\"%s\", run%d},\n", cases[i].name, i);
@@ -441,7 +463,7 @@ static int suite_clean(void) {
   for (int i = 0; i < ncases; i++) {
     for (int j = 0; j < cases[i].nbuf; j++) free(cases[i].buf[j]);
     free(cases[i].expect);
-    free(cases[i].prelude);
+    free(cases[i].params);
   }
   return 0;
 }
