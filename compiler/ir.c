@@ -302,6 +302,11 @@ int64_t ir_numel(const Tensor *t) {
 
 int64_t ir_bytes(const Tensor *t) {
   int64_t n = ir_numel(t);
+  if (n > 0 && t->layout == LAYOUT_NCHWC && t->block > 0 && t->rank >= 2 && t->dims[1] > 0) {
+    /* the physical size: channels padded to the block */
+    int64_t c = (t->dims[1] + t->block - 1) / t->block * t->block;
+    n = ir_mul_checked(n / t->dims[1], c);
+  }
   return n < 0 ? -1 : ir_mul_checked(n, (int64_t)dtype_size(t->dtype));
 }
 

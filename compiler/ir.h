@@ -222,7 +222,8 @@ void ir_add_output(Graph *g, Tensor *t);
 
 /* ---- queries ---------------------------------------------------------- */
 int64_t ir_numel(const Tensor *t);            /* product of dims; -1 unknown */
-int64_t ir_bytes(const Tensor *t);
+int64_t ir_bytes(const Tensor *t);            /* in memory: a blocked layout's
+                                                 channels padded to the block */
 int ir_is_const(const Tensor *t);
 int ir_same_shape(const Tensor *a, const Tensor *b);
 /* overflow-checked helpers: return -1 on overflow of INT64_MAX */

@@ -20,7 +20,8 @@
  *   - Pad with an axes input (opset 18) as Pad with full-rank pads;
  *   - Gemm whose A has rank > 2 (a Flatten the fusion pass removed) with
  *     the Flatten put back.
- * What opset 13/14 cannot express (blocked layouts, Pad 'wrap',
+ * Blocked activation layouts are written as the plain tensors they hold.
+ * What opset 13/14 cannot express (blocked constants, Pad 'wrap',
  * AveragePool dilations, internal ops) is
  * refused with a message naming the node.  The file is packed straight to
  * a temporary file next to the target and renamed: written whole or not at
@@ -333,11 +334,9 @@ static void write_node(Saver *s, const Node *n) {
   const char *y = n->out[0]->name;
   DType dt = n->out[0]->dtype;
   if (!op_info[n->op].name) ir_fail_node(n, "an internal op cannot be written as ONNX");
-  for (int i = 0; i < n->nin + n->nout; i++) {
-    const Tensor *t = i < n->nin ? n->in[i] : n->out[i - n->nin];
-    if (t && t->layout != LAYOUT_PLAIN)
-      ir_fail_node(n, "tensor '%s' has a blocked layout, which ONNX cannot express", t->name);
-  }
+  /* a blocked layout (passes/layout.c) is physical only: the values, and
+   * so the ONNX graph, are those of the plain tensor; a layout change is
+   * an Identity */
   int residual = (n->op == OP_CONV || n->op == OP_GEMM) && n->nin > 3 && n->in[3];
   int post = n->op == OP_CONV && n->nout > 1 && n->out[1];
   int steps = residual + (a->act != ACT_NONE);

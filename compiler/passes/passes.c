@@ -28,11 +28,12 @@ static const Pass passes[] = {
   {"fold_bn", pass_fold_bn, 1, "BatchNormalization into Conv/Gemm weights"},
   {"fuse",    pass_fuse,    1, "activations, residual adds, BN epilogues into Conv/Gemm"},
   {"cleanup", pass_cleanup, 1, "(again: what fusion left unused)"},
+  {"layout",  pass_layout,  1, "NCHW16c layouts for the fast kernels"},
   {"plan",    pass_plan,    0, "static memory plan (always runs)"},
 };
 #define NPASSES ((int)(sizeof passes / sizeof passes[0]))
 
-const char *const pass_names[] = {"cleanup", "fold_bn", "fuse", "plan", NULL};
+const char *const pass_names[] = {"cleanup", "fold_bn", "fuse", "layout", "plan", NULL};
 
 void pass_count(PassStats *st, const char *what, long n) {
   if (!st || n == 0) return;

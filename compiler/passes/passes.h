@@ -9,9 +9,11 @@
  *   fuse      activations, residual Add, option-A shortcut, BN on a
  *             residual sum and Flatten->Gemm fused into the Conv/Gemm
  *             epilogue                                        (fuse.c)
+ *   layout    channel-blocked (NCHW16c) activations for the fast kernels,
+ *             reorders where blocked meets plain            (layout.c)
  *   plan      static memory plan: Tensor.offset, Tensor.alias,
  *             Graph.arena_bytes                               (plan.c)
- * passes_run() runs the first three by opt_level or --passes, then always
+ * passes_run() runs the first four by opt_level or --passes, then always
  * the planner.  report.c prints the --report table and --plan-svg drawing.
  */
 #ifndef RESNETC_PASSES_H
@@ -62,6 +64,7 @@ void passes_print_log(const PassLog *log, FILE *f);
 void pass_cleanup(Graph *g, PassStats *st);
 void pass_fold_bn(Graph *g, PassStats *st);
 void pass_fuse(Graph *g, PassStats *st);
+void pass_layout(Graph *g, PassStats *st);
 void pass_plan(Graph *g, PassStats *st);
 
 /* ---- the memory plan (plan.c) ----------------------------------------- */

@@ -65,9 +65,10 @@ static void test_levels(void) {
   o.log = &log;
   CU_ASSERT_EQUAL(run(g, &o, NULL, 0), 0);
   CU_ASSERT_STRING_EQUAL(report_op_sequence(g), "Conv(+relu) Flatten");
-  CU_ASSERT_EQUAL(log.nruns, 5);
+  CU_ASSERT_EQUAL(log.nruns, 6);
   CU_ASSERT_STRING_EQUAL(log.runs[0].pass, "cleanup");
-  CU_ASSERT_STRING_EQUAL(log.runs[4].pass, "plan");
+  CU_ASSERT_STRING_EQUAL(log.runs[4].pass, "layout");
+  CU_ASSERT_STRING_EQUAL(log.runs[5].pass, "plan");
   CU_ASSERT_EQUAL(log.runs[0].nodes_before, 5);
   CU_ASSERT_EQUAL(log.runs[0].nodes_after, 4);   /* the Identity went */
   ir_graph_free(g);
@@ -94,7 +95,7 @@ static void test_unknown_names(void) {
   PassOptions o = {2, "cleanup,foldbn", NULL, NULL, 1, NULL};
   CU_ASSERT_EQUAL(run(g, &o, msg, sizeof msg), 1);
   CU_ASSERT_PTR_NOT_NULL(strstr(msg, "unknown pass 'foldbn'"));
-  CU_ASSERT_PTR_NOT_NULL(strstr(msg, "cleanup, fold_bn, fuse, plan"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(msg, "cleanup, fold_bn, fuse, layout, plan"));
   CU_ASSERT_EQUAL(g->nnodes, 5);              /* nothing ran */
   o.only = "cleanup,";
   CU_ASSERT_EQUAL(run(g, &o, msg, sizeof msg), 1);
