@@ -38,6 +38,9 @@
  */
 #include "emit.h"
 #include "progress.h"
+#include "kernels.h"
+#include "passes.h"
+#include "pack.h"
 #include "shape_int.h"
 
 #include <ctype.h>
@@ -159,6 +162,9 @@ typedef struct Emitter {
   int nfiles;
   char *scratch[MAX_FILES];
   int nscratch;
+  /* blocked layouts: packed weights and bias per Conv node id, ISA bodies */
+  Tensor **packw, **packb;
+  unsigned kisas;
 } Emitter;
 
 /* ---- small helpers --------------------------------------------------------- */
@@ -574,8 +580,10 @@ static void call(Emitter *e, KS *k, Buf *args, const char *kind) {
     bprintf(&e->kdefs, "RN_KERNEL(<:%s:>, <:%s:>, <:%d:>, <:%s:>)m4_dnl\n", kn->op, kn->base,
             kn->n, kn->params);
   }
-  bprintf(&e->calls, "RN_CALL(<:%s:>, <:%s:>, <:%d:>, <:%s:>, <:%s:>)m4_dnl\n",
-          node_comment(e, e->cur), kn->base, kn->n, args->p ? args->p : "", kind);
+  /* the layer's floating-point operations, for the profile build */
+  bprintf(&e->calls, "RN_CALL(<:%s:>, <:%s:>, <:%d:>, <:%s:>, <:%s:>, <:%" PRId64 ":>)m4_dnl\n",
+          node_comment(e, e->cur), kn->base, kn->n, args->p ? args->p : "", kind,
+          2 * report_node_macs(e->cur));
 }
 
 static void copy_call(Emitter *e, Tensor *dst, Tensor *src, int64_t src_elem_off, int64_t bytes) {
@@ -1394,12 +1402,276 @@ static void lower_constantofshape(Emitter *e, Node *n) {
   call(e, &k, &a, "");
 }
 
+/* ---- blocked layouts (NCHW16c): the fast kernels ---------------------------------
+ *
+ * The layout pass (passes/layout.c) marks tensors LAYOUT_NCHWC; every node
+ * touching one is lowered here to the kernels of compiler/kernels.h, whose
+ * templates (k_conv_nchwc.m4, k_pool_nchwc.m4, k_reorder_nchwc.m4) carry the
+ * ISA tag simd: one body per instruction set, chosen by the C compiler's
+ * predefined macros, narrowed by EmitOptions.isas (--target).  Conv weights
+ * are packed here, at compile time, into new constants (pack.c) in the
+ * order the kernel's inner loop reads them. */
+
+static int is_blocked(const Tensor *t) { return t && t->layout == LAYOUT_NCHWC; }
+
+static const char *kparams(Emitter *e, FILE *f, char **buf, size_t *len);
+
+/* A node the layout pass made run blocked: a Conv writing a blocked tensor. */
+static int blocked_conv(const Node *n) { return n->op == OP_CONV && is_blocked(n->out[0]); }
+
+/* A Gemm of one row with constant weights: the fully connected layer of a
+ * classifier, run by k_fc.m4 (a GEMV reading packed weights once). */
+static int fc_ok(const Node *n) {
+  if (n->op != OP_GEMM || n->nout != 1) return 0;
+  const Tensor *A = n->in[0], *B = n->in[1], *C = n->nin > 2 ? n->in[2] : NULL, *r = n->nin > 3 ? n->in[3] : NULL;
+  const Tensor *y = n->out[0];
+  if (A->dtype != DT_FLOAT || B->dtype != DT_FLOAT || y->dtype != DT_FLOAT || n->a.trans_a) return 0;
+  if (A->rank < 2 || A->dims[0] != 1 || B->rank != 2 || !ir_is_const(B) || !B->data) return 0;
+  if (y->rank != 2 || y->dims[0] != 1 || y->dims[1] < 1 || y->dims[1] > INT_MAX / 16) return 0;
+  int64_t K = prod(A->dims, 1, A->rank), N = y->dims[1];
+  if (K < 1 || K > INT_MAX / 16 || B->dims[n->a.trans_b] != K || B->dims[1 - n->a.trans_b] != N) return 0;
+  if (C && ir_numel(C) > 0 && (!ir_is_const(C) || !C->data || C->dtype != DT_FLOAT ||
+                               (ir_numel(C) != 1 && ir_numel(C) != N) || C->rank > 2)) return 0;
+  if (r && (r->dtype != DT_FLOAT || !ir_same_shape(r, y))) return 0;
+  return 1;
+}
+
+static void pack_fc_node(Emitter *e, Node *n) {
+  Graph *g = e->g;
+  Tensor *B = n->in[1], *C = n->nin > 2 ? n->in[2] : NULL, *y = n->out[0];
+  int N = (int)y->dims[1], K = (int)(ir_numel(n->in[0]));
+  int64_t nw = (int64_t)pack_fc_floats(N, K), nb = (int64_t)pack_bias_floats(N);
+  float *pw = ir_alloc(g, (size_t)nw * sizeof(float)), *pb = ir_alloc(g, (size_t)nb * sizeof(float));
+  pack_fc(B->data, N, K, n->a.trans_b, (float)n->a.alpha, pw);
+  if (C && ir_numel(C) > 0)
+    for (int j = 0; j < N; j++)
+      pb[j] = (float)(n->a.beta * ((const float *)C->data)[ir_numel(C) == 1 ? 0 : j]);
+  e->packw[n->id] = ir_const(g, ir_unique_name(g, ir_fmt(g, "%s_packed", B->name)), DT_FLOAT, 1, &nw, pw, 1);
+  e->packb[n->id] = ir_const(g, ir_unique_name(g, ir_fmt(g, "%s_bias_packed", B->name)), DT_FLOAT, 1, &nb, pb, 1);
+}
+
+static void lower_fc(Emitter *e, Node *n) {
+  Tensor *r = n->nin > 3 ? n->in[3] : NULL;
+  KFc c;
+  memset(&c, 0, sizeof c);
+  c.k = (int)ir_numel(n->in[0]);
+  c.n = (int)n->out[0]->dims[1];
+  c.res = r != NULL;
+  c.act = n->a.act;
+  c.act_lo = (float)n->a.act_lo;
+  c.act_hi = (float)n->a.act_hi;
+  c.act_alpha = (float)n->a.act_alpha;
+  char name[200];
+  kfc_name(&c, name, sizeof name);
+  KS k;
+  ks_init(e, &k, "FC", "rn_f32_%s", name);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) ir_fail("out of memory");
+  kfc_params(f, &c);
+  bputs(&k.p, kparams(e, f, &buf, &len));
+  Buf a = {e->g, 0, 0, 0};
+  arg(&a, ptr(e, n->in[0], NULL, 0));
+  arg(&a, ptr(e, e->packw[n->id], NULL, 0));
+  arg(&a, ptr(e, e->packb[n->id], NULL, 0));
+  arg(&a, ptr(e, r, NULL, 0));
+  arg(&a, ptr(e, n->out[0], NULL, 1));
+  call(e, &k, &a, "");
+}
+
+static void pack_blocked(Emitter *e) {
+  Graph *g = e->g;
+  int nn = g->nnodes;
+  e->packw = ir_alloc(g, sizeof *e->packw * (size_t)(nn + 1));
+  e->packb = ir_alloc(g, sizeof *e->packb * (size_t)(nn + 1));
+  for (int i = 0; i < nn; i++) {
+    Node *n = g->nodes[i];
+    if (fc_ok(n) && (e->kisas & ~KISA_SCALAR)) {
+      e->cur = n;
+      pack_fc_node(e, n);
+      continue;
+    }
+    if (!blocked_conv(n)) continue;
+    e->cur = n;
+    KConv c;
+    if (kconv_from_node(n, is_blocked(n->in[0]) ? KERN_BLOCK : 1, &c) != 0)
+      ir_fail_node(n, "this convolution cannot run on the blocked layout");
+    Tensor *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
+    int64_t nw = (int64_t)pack_conv_floats(c.cout, c.cin, c.kh, c.kw, c.ib, kconv_wgroup(&c));
+    int64_t nb = (int64_t)pack_bias_floats(c.cout);
+    float *pw = ir_alloc(g, (size_t)nw * sizeof(float)), *pb = ir_alloc(g, (size_t)nb * sizeof(float));
+    pack_conv_nchwc(w->data, c.cout, c.cin, c.kh, c.kw, c.ib, kconv_wgroup(&c), pw);
+    pack_bias(b ? b->data : NULL, c.cout, pb);
+    e->packw[n->id] = ir_const(g, ir_unique_name(g, ir_fmt(g, "%s_packed", w->name)), DT_FLOAT, 1, &nw, pw, 1);
+    e->packb[n->id] = ir_const(g, ir_unique_name(g, ir_fmt(g, "%s_bias_packed", w->name)), DT_FLOAT, 1, &nb, pb, 1);
+  }
+}
+
+/* The C text of a kernel's parameters from one of kernels.c's *_params. */
+static const char *kparams(Emitter *e, FILE *f, char **buf, size_t *len) {
+  if (fclose(f) != 0) ir_fail("out of memory");
+  const char *p = ir_strdup(e->g, *buf);
+  free(*buf);
+  return p;
+}
+
+static void lower_convb(Emitter *e, Node *n) {
+  Tensor *x = n->in[0], *r = n->nin > 3 ? n->in[3] : NULL, *y = n->out[0];
+  const Attrs *at = &n->a;
+  KConv c;
+  if (kconv_from_node(n, is_blocked(x) ? KERN_BLOCK : 1, &c) != 0)
+    ir_fail_node(n, "this convolution cannot run on the blocked layout");
+  if (r && !is_blocked(r)) ir_die("layout pass: a blocked conv with a plain residual");
+  if (r && at->res_view) {
+    c.res = 2;
+    c.rc = (int)r->dims[1];
+    c.rc0 = (int)at->res_c0;
+    c.rh = (int)r->dims[2];
+    c.rw = (int)r->dims[3];
+    c.rsh = (int)at->res_start[0];
+    c.rsw = (int)at->res_start[1];
+    c.rth = (int)at->res_step[0];
+    c.rtw = (int)at->res_step[1];
+    if (c.rsh < 0 || c.rsw < 0 || c.rth < 1 || c.rtw < 1 || c.rsh + (int64_t)(c.oh - 1) * c.rth >= c.rh ||
+        c.rsw + (int64_t)(c.ow - 1) * c.rtw >= c.rw || r->dims[1] > INT_MAX || at->res_c0 > INT_MAX ||
+        at->res_c0 < -(int64_t)INT_MAX)
+      ir_fail_node(n, "residual view reads outside %s", shape_str(e->g, r));
+  } else if (r && !ir_same_shape(r, y)) {
+    ir_fail_node(n, "residual %s differs from the output %s", shape_str(e->g, r), shape_str(e->g, y));
+  }
+  char name[200];
+  kconv_name(&c, name, sizeof name);
+  KS k;
+  ks_init(e, &k, "CONVB", "rn_f32_%s", name);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) ir_fail("out of memory");
+  kconv_params(f, &c, e->kisas, NULL);
+  bputs(&k.p, kparams(e, f, &buf, &len));
+  Buf a = {e->g, 0, 0, 0};
+  arg(&a, ptr(e, x, NULL, 0));
+  arg(&a, ptr(e, e->packw[n->id], NULL, 0));
+  arg(&a, ptr(e, e->packb[n->id], NULL, 0));
+  arg(&a, ptr(e, r, NULL, 0));
+  arg(&a, ptr(e, y, NULL, 1));
+  call(e, &k, &a, "");
+}
+
+static void lower_poolb(Emitter *e, Node *n) {
+  KPool p;
+  if (kpool_from_node(n, &p) != 0) ir_fail_node(n, "this pooling cannot run on the blocked layout");
+  char name[200];
+  kpool_name(&p, name, sizeof name);
+  KS k;
+  ks_init(e, &k, "POOLB", "rn_f32_%s", name);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) ir_fail("out of memory");
+  kpool_params(f, &p);
+  bputs(&k.p, kparams(e, f, &buf, &len));
+  Buf a = {e->g, 0, 0, 0};
+  arg(&a, ptr(e, n->in[0], NULL, 0));
+  arg(&a, ptr(e, n->out[0], NULL, 1));
+  call(e, &k, &a, "");
+}
+
+static void lower_reorder(Emitter *e, Node *n) {
+  Tensor *x = n->in[0], *y = n->out[0];
+  if (!ir_same_shape(x, y) || x->dtype != DT_FLOAT || y->dtype != DT_FLOAT)
+    ir_fail_node(n, "a layout change needs equal shapes");
+  int to = is_blocked(y), c = (int)x->dims[1], hw = (int)(x->dims[2] * x->dims[3]);
+  char name[200];
+  kreorder_name(c, hw, to, name, sizeof name);
+  KS k;
+  ks_init(e, &k, "REORDER", "rn_f32_%s", name);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) ir_fail("out of memory");
+  kreorder_params(f, c, hw, to);
+  bputs(&k.p, kparams(e, f, &buf, &len));
+  Buf a = {e->g, 0, 0, 0};
+  arg(&a, ptr(e, x, NULL, 0));
+  arg(&a, ptr(e, y, NULL, 1));
+  call(e, &k, &a, "");
+}
+
+static void lower_node(Emitter *e, Node *n);
+
+/* Element-wise layers on blocked operands of one shape: the plain kernels
+ * over the padded channel count (the positions match one to one). */
+static void lower_eltwise_blocked(Emitter *e, Node *n) {
+  Tensor *ts[16];
+  int64_t saved[16];
+  int k = 0;
+  for (int j = -1; j < n->nin && k < 16; j++) {
+    Tensor *t = j < 0 ? n->out[0] : n->in[j];
+    if (!is_blocked(t)) continue;
+    int dup = 0;
+    for (int i = 0; i < k; i++) dup |= ts[i] == t;
+    if (dup) continue;
+    ts[k] = t;
+    saved[k] = t->dims[1];
+    t->dims[1] = (t->dims[1] + KERN_BLOCK - 1) / KERN_BLOCK * KERN_BLOCK;
+    k++;
+  }
+  Layout lay = n->out[0]->layout;
+  for (int i = 0; i < k; i++) ts[i]->layout = LAYOUT_PLAIN;   /* the plain lowering sees the padded tensor */
+  lower_node(e, n);
+  for (int i = 0; i < k; i++) {
+    ts[i]->dims[1] = saved[i];
+    ts[i]->layout = lay;
+  }
+}
+
+/* Lowers n when it touches a blocked tensor or is a packed FC; returns 0
+ * otherwise. */
+static int lower_blocked(Emitter *e, Node *n) {
+  if (n->op == OP_GEMM && e->packw[n->id]) {
+    lower_fc(e, n);
+    return 1;
+  }
+  int any = 0;
+  for (int j = 0; j < n->nin; j++) any |= is_blocked(n->in[j]);
+  for (int j = 0; j < n->nout; j++) any |= is_blocked(n->out[j]);
+  if (!any) return 0;
+  switch (n->op) {
+  case OP_CONV:
+    if (!blocked_conv(n)) break;
+    lower_convb(e, n);
+    return 1;
+  case OP_MAXPOOL: case OP_AVERAGEPOOL: case OP_GLOBALAVERAGEPOOL: case OP_GLOBALMAXPOOL:
+    if (!is_blocked(n->in[0]) || !is_blocked(n->out[0])) break;
+    lower_poolb(e, n);
+    return 1;
+  case OP_IDENTITY:
+    if (is_blocked(n->in[0]) == is_blocked(n->out[0])) return 0;   /* a copy of the padded bytes */
+    lower_reorder(e, n);
+    return 1;
+  case OP_RELU: case OP_LEAKYRELU: case OP_SIGMOID: case OP_HARDSIGMOID: case OP_HARDSWISH:
+  case OP_CLIP: case OP_ADD: case OP_SUB: case OP_MUL: case OP_SUM:
+    if (!is_blocked(n->out[0])) break;
+    for (int j = 0; j < n->nin; j++)
+      if (n->in[j] && ir_numel(n->in[j]) != 1 && (!is_blocked(n->in[j]) || !ir_same_shape(n->in[j], n->out[0])))
+        ir_fail_node(n, "blocked operands of different shapes");
+    lower_eltwise_blocked(e, n);
+    return 1;
+  default:
+    break;
+  }
+  ir_fail_node(n, "this layer cannot read or write a blocked layout");
+}
+
 static void lower_node(Emitter *e, Node *n) {
   e->cur = n;
   int64_t out_elems = 0;
   for (int j = 0; j < n->nout; j++)
     if (n->out[j]) out_elems += ir_numel(n->out[j]);
   if (out_elems == 0) return;               /* empty outputs: nothing to do */
+  if (lower_blocked(e, n)) return;
   switch (n->op) {
   case OP_CONV: lower_conv(e, n); break;
   case OP_BATCHNORM: lower_batchnorm(e, n); break;
@@ -1441,8 +1713,10 @@ static void check_graph(Emitter *e) {
     int64_t ne = ir_numel(t);
     if (ne < 0 || ne > MAX_ELEMS)
       ir_fail("tensor '%s' %s has more than %" PRId64 " elements", t->name, shape_str(g, t), MAX_ELEMS);
-    if (t->layout != LAYOUT_PLAIN)
-      ir_fail("tensor '%s' has a blocked layout, which the scalar emitter does not support", t->name);
+    if (t->layout != LAYOUT_PLAIN &&
+        (t->layout != LAYOUT_NCHWC || t->block != KERN_BLOCK || t->rank != 4 || t->dims[0] != 1 ||
+         t->dtype != DT_FLOAT || t->kind == TK_CONST))
+      ir_fail("tensor '%s' has a blocked layout the emitter does not support", t->name);
     if (t->kind == TK_CONST && !t->data && ne > 0) ir_fail("constant '%s' has no data", t->name);
   }
   if (g->noutputs == 0) ir_fail("the graph has no outputs");
@@ -1788,7 +2062,10 @@ static void io_names(Emitter *e) {
 
 /* RN_ISAS from EmitOptions.isa: names of [a-z0-9_], scalar last. */
 static void choose_isas(Emitter *e) {
-  const char *want = e->o->isa && *e->o->isa ? e->o->isa : "scalar";
+  /* simd: the fast kernels of kernels.h (k_*_nchwc.m4, k_fc.m4), one body
+   * per ISA chosen when the C is compiled; the other layers fall back to
+   * scalar */
+  const char *want = e->o->isa && *e->o->isa ? e->o->isa : "simd";
   Buf b = {e->g, 0, 0, 0};
   int has_scalar = 0;
   for (const char *p = want; *p;) {
@@ -1860,6 +2137,8 @@ int emit_c(Graph *g, const EmitOptions *o) {
     ir_relink(g);
     check_graph(e);
     io_names(e);
+    e->kisas = o->isas ? o->isas | KISA_SCALAR : KISA_ALL;
+    pack_blocked(e);
     plan_storage(e);
     for (int i = 0; i < g->nnodes; i++) lower_node(e, g->nodes[i]);
     output_copies(e);

@@ -15,6 +15,8 @@ typedef struct EmitOptions {
                               each layer gets the first ISA whose template has
                               a kernel for it; scalar is always the last
                               resort.  NULL or "": scalar only */
+  unsigned isas;           /* KIsa mask (kernels.h) of the SIMD bodies the
+                              fast kernels (ISA tag simd) hold; 0: all */
 } EmitOptions;
 
 /* Writes OUTDIR/NAME.h, NAME.c, the weights, NAME_main.c and Makefile.

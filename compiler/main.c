@@ -20,6 +20,7 @@
 
 #include "dot.h"
 #include "emit.h"
+#include "kernels.h"
 #include "front_onnx.h"
 #include "front_resnet.h"
 #include "ir.h"
@@ -39,6 +40,10 @@ static const char usage_text[] =
 "  -o, --output DIR        output folder (default: generated/NAME)\n"
 "  -n, --name NAME         C prefix of every generated symbol (default: the\n"
 "                          model file's name, made a C identifier)\n"
+"  --target LIST           SIMD bodies emitted in the fast kernels, chosen when\n"
+"                          the generated C is compiled: a comma list of\n"
+"                          avx512, avx2, neon, x86-64 (both x86), aarch64, all\n"
+"                          (default), scalar (portable C only, always there)\n"
 "  --weights-mode MODE     embed: weights in C source; blob: NAME.weights file\n"
 "                          loaded by the caller; auto (default): embed small\n"
 "                          models, blob for large ones\n"
@@ -92,6 +97,7 @@ typedef struct Cli {
   int random_weights;
   unsigned long long seed;
   int quiet, verbose;
+  unsigned isas;            /* --target: KIsa mask, 0 = all */
 } Cli;
 
 static void usage_error(const char *fmt, const char *arg) {
@@ -189,6 +195,10 @@ static void parse_args(int argc, char **argv, Cli *c) {
         v = argv[++i];
       }
       c->name = v;
+    } else if ((v = opt_value(argc, argv, &i, "--target"))) {
+      int m = kisa_parse(v);
+      if (m < 0) usage_error("--target: unknown name in '%s' (known: avx512, avx2, neon, x86-64, aarch64, all, scalar)", v);
+      c->isas = (unsigned)m;
     } else if ((v = opt_value(argc, argv, &i, "--weights-mode"))) {
       if (!strcmp(v, "embed")) c->wmode = WEIGHTS_EMBED;
       else if (!strcmp(v, "blob")) c->wmode = WEIGHTS_BLOB;
@@ -333,6 +343,7 @@ int main(int argc, char **argv) {
     eo.name = name;
     eo.weights = c.wmode;
     eo.command_line = cmdline;
+    eo.isas = c.isas;
     status = emit_c(g, &eo) == 0 ? 0 : 1;
     if (status == 0 && c.verbose)
       fprintf(stderr, "resnetc: wrote %s/%s.{h,c}, arena %" PRId64 " bytes\n", outdir, name,

@@ -378,3 +378,7 @@ RN_CB_SCALAR_BODY()m4_dnl
 #endif
 RN_CB_UNDERIVE()m4_dnl
 :>)
+m4_dnl When the ISA preference (EmitOptions.isa) has no simd: the portable
+m4_dnl body alone.
+m4_define(<:RN_CONVB__scalar:>, <:m4_pushdef(<:P_ISA_AVX512:>, 0)m4_pushdef(<:P_ISA_AVX2:>, 0)m4_dnl
+m4_pushdef(<:P_ISA_NEON:>, 0)RN_CONVB__simd()m4_popdef(<:P_ISA_AVX512:>, <:P_ISA_AVX2:>, <:P_ISA_NEON:>):>)

@@ -29,25 +29,22 @@ m4_ifelse(P_RES, 1, <::>, <:  (void)r;
     float a[4][16], c[4][16];
     for (j = 0; j < 4; j++)
       for (o = 0; o < 16; o++) a[j][o] = c[j][o] = 0.0f;
-    if (nj == 4) {
+    {
+      /* every output sums in the same order (two halves of K, added at
+       * the end), whichever group it is in: equal columns of W give
+       * bit-equal results */
       const float *w0 = w + (size_t)nb * K * 16;
       for (k = 0; k < KH2; k++) {
         const float xa = x[k], xc = x[k + KH2];
-        for (j = 0; j < 4; j++)
+        for (j = 0; j < nj; j++)
           for (o = 0; o < 16; o++) {
             a[j][o] += xa * w0[((size_t)j * K + k) * 16 + o];
             c[j][o] += xc * w0[((size_t)j * K + k + KH2) * 16 + o];
           }
       }
       for (k = 2 * KH2; k < K; k++)
-        for (j = 0; j < 4; j++)
+        for (j = 0; j < nj; j++)
           for (o = 0; o < 16; o++) a[j][o] += x[k] * w0[((size_t)j * K + k) * 16 + o];
-    } else {
-      for (j = 0; j < nj; j++) {
-        const float *wj = w + (size_t)(nb + j) * K * 16;
-        for (k = 0; k < K; k++)
-          for (o = 0; o < 16; o++) a[j][o] += x[k] * wj[(size_t)k * 16 + o];
-      }
     }
     for (j = 0; j < nj; j++)
       for (o = 0; o < 16; o++) {
@@ -61,3 +58,5 @@ m4_ifelse(P_RES, 1, <::>, <:  (void)r;
   }
 }
 :>)
+m4_dnl One portable body serves every ISA preference.
+m4_define(<:RN_FC__scalar:>, m4_defn(<:RN_FC__simd:>))

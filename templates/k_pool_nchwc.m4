@@ -61,3 +61,5 @@ m4_ifelse(P_CIP, 1, <:m4_dnl
   }
 }
 :>)
+m4_dnl One portable body serves every ISA preference.
+m4_define(<:RN_POOLB__scalar:>, m4_defn(<:RN_POOLB__simd:>))

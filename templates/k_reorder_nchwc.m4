@@ -30,3 +30,5 @@ m4_ifelse(P_DIR, <:to:>, <:m4_dnl
   }
 }
 :>)
+m4_dnl One portable body serves every ISA preference.
+m4_define(<:RN_REORDER__scalar:>, m4_defn(<:RN_REORDER__simd:>))

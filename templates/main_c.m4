@@ -192,6 +192,10 @@ m4_ifelse(RN_WEIGHTS_EMBEDDED, 1, <::>, <:  if (!wpath) {
       for (i = RN_MODEL<:_NUM_INPUTS:>; i < NIO; i++)
         write_all(argv[a + i], buf[i], ios[i].bytes);
   }
+#ifdef RN_MODEL_UC<:_PROFILE:>
+  if (st == 0)
+    RN_MODEL<:_profile_report:>();
+#endif
   if (st != 0)
     fprintf(stderr, "%s: RN_MODEL<:_run:> failed with status %d (%s)\n", prog, st,
             st == 1 ? "a NULL pointer" : st == 2 ? "misaligned memory"

@@ -3,6 +3,9 @@ m4_define(<:RN_MAKEFILE:>, <:RN_FILE_COMMENT(<:sh:>, <: Makefile:>)
 #
 # make              builds ./RN_MODEL, the command-line driver (RN_MODEL<:_main.c:>)
 # make clean        removes what make built
+# make profile      builds ./RN_MODEL<:_profile:>, which prints per layer the time,
+#                   GFLOP/s and % of the FMA peak after its run or --bench N
+#                   (the flag -D<::>RN_MODEL_UC<:_PROFILE:> of RN_MODEL.c)
 #
 # The defaults build for this machine.  For another target, override CC and
 # CFLAGS, e.g.
@@ -28,8 +31,13 @@ m4_ifelse(RN_WEIGHTS_EMBEDDED, 1, <:
 RN_MODEL<:_weights.o:>: RN_MODEL<:_weights.c:> RN_MODEL.h
 	$(CC) $(CFLAGS) -c -o $<::>@ RN_MODEL<:_weights.c:>
 :>)
-clean:
-	rm -f RN_MODEL $(OBJS)
+RN_MODEL<:_profile:>: RN_MODEL.c RN_MODEL<:_main.c:> RN_MODEL.h m4_ifelse(RN_WEIGHTS_EMBEDDED, 1, <:RN_MODEL<:_weights.o:>:>)
+	$(CC) $(CFLAGS) -D<::>RN_MODEL_UC<:_PROFILE:> $(LDFLAGS) -o $<::>@ RN_MODEL.c RN_MODEL<:_main.c:> m4_ifelse(RN_WEIGHTS_EMBEDDED, 1, <:RN_MODEL<:_weights.o:>:>) $(LDLIBS)
 
-.PHONY: clean
+profile: RN_MODEL<:_profile:>
+
+clean:
+	rm -f RN_MODEL RN_MODEL<:_profile:> $(OBJS)
+
+.PHONY: clean profile
 :>)

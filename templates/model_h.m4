@@ -68,6 +68,12 @@ extern "C" {
 RN_FOREACH_IO(<:RN_IO_H_MACROS:>)m4_dnl
 
 int RN_MODEL<:_run:>(RN_RUN_PARAMS);
+
+#ifdef RN_MODEL_UC<:_PROFILE:>
+/* The profile build (-D<::>RN_MODEL_UC<:_PROFILE:>, make profile): prints per
+ * layer the mean time of its calls so far, GFLOP/s and % of peak. */
+void RN_MODEL<:_profile_report:>(void);
+#endif
 m4_ifelse(RN_WEIGHTS_EMBEDDED, 1, <:
 /* The weights compiled into RN_MODEL<:_weights.c:> (used when weights is
  * NULL): one byte more than the blob, room for a string's NUL. */
