@@ -165,6 +165,10 @@ typedef struct Emitter {
   /* blocked layouts: packed weights and bias per Conv node id, ISA bodies */
   Tensor **packw, **packb;
   unsigned kisas;
+  /* Winograd: m (0: direct) and tiles per chunk per Conv node id; the
+   * scratch every Winograd layer shares, above the planned arena */
+  int *wino_m, *wino_t;
+  int64_t scratch_off, scratch_bytes;
 } Emitter;
 
 /* ---- small helpers --------------------------------------------------------- */
@@ -553,7 +557,10 @@ static const char *node_comment(Emitter *e, Node *n) {
 
 /* Registers the kernel (once per distinct specialisation) and appends the
  * call.  kind: "" or "status" (the kernel returns nonzero on bad data). */
-static void call(Emitter *e, KS *k, Buf *args, const char *kind) {
+/* Registers the kernel specialisation k once (RN_KERNEL in kdefs) and
+ * returns it; a kernel called only by another kernel (the Winograd GEMM)
+ * is defined this way without a call. */
+static Kern *define_kernel(Emitter *e, KS *k) {
   Kern *kn = NULL;
   int n = 1;
   for (int i = 0; i < e->nkerns; i++) {
@@ -580,6 +587,11 @@ static void call(Emitter *e, KS *k, Buf *args, const char *kind) {
     bprintf(&e->kdefs, "RN_KERNEL(<:%s:>, <:%s:>, <:%d:>, <:%s:>)m4_dnl\n", kn->op, kn->base,
             kn->n, kn->params);
   }
+  return kn;
+}
+
+static void call(Emitter *e, KS *k, Buf *args, const char *kind) {
+  Kern *kn = define_kernel(e, k);
   /* the layer's floating-point operations, for the profile build */
   bprintf(&e->calls, "RN_CALL(<:%s:>, <:%s:>, <:%d:>, <:%s:>, <:%s:>, <:%" PRId64 ":>)m4_dnl\n",
           node_comment(e, e->cur), kn->base, kn->n, args->p ? args->p : "", kind,
@@ -1485,6 +1497,8 @@ static void pack_blocked(Emitter *e) {
   int nn = g->nnodes;
   e->packw = ir_alloc(g, sizeof *e->packw * (size_t)(nn + 1));
   e->packb = ir_alloc(g, sizeof *e->packb * (size_t)(nn + 1));
+  e->wino_m = ir_alloc(g, sizeof *e->wino_m * (size_t)(nn + 1));
+  e->wino_t = ir_alloc(g, sizeof *e->wino_t * (size_t)(nn + 1));
   for (int i = 0; i < nn; i++) {
     Node *n = g->nodes[i];
     if (fc_ok(n) && (e->kisas & ~KISA_SCALAR)) {
@@ -1498,10 +1512,27 @@ static void pack_blocked(Emitter *e) {
     if (kconv_from_node(n, is_blocked(n->in[0]) ? KERN_BLOCK : 1, &c) != 0)
       ir_fail_node(n, "this convolution cannot run on the blocked layout");
     Tensor *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
-    int64_t nw = (int64_t)pack_conv_floats(c.cout, c.cin, c.kh, c.kw, c.ib, kconv_wgroup(&c));
-    int64_t nb = (int64_t)pack_bias_floats(c.cout);
-    float *pw = ir_alloc(g, (size_t)nw * sizeof(float)), *pb = ir_alloc(g, (size_t)nb * sizeof(float));
-    pack_conv_nchwc(w->data, c.cout, c.cin, c.kh, c.kw, c.ib, kconv_wgroup(&c), pw);
+    if (n->nin > 3 && n->in[3] && n->a.res_view) c.res = 2;
+    int m = kwino_choose(&c, e->o->winograd);
+    int64_t nw, nb = (int64_t)pack_bias_floats(c.cout);
+    float *pw, *pb = ir_alloc(g, (size_t)nb * sizeof(float));
+    if (m) {
+      /* Winograd: G g G^T at compile time, packed for the GEMM kernel */
+      int t = kwino_tiles(&c, m);
+      KConv gm = kwino_gemm(&c, m, t);
+      nw = (int64_t)pack_winograd_floats(c.cout, c.cin, m, kconv_wgroup(&gm));
+      pw = ir_alloc(g, (size_t)nw * sizeof(float));
+      float *tmp = ir_alloc(g, sizeof(float) * (size_t)(m + 2) * (size_t)(m + 2) * (size_t)c.cout * (size_t)c.cin);
+      pack_winograd(w->data, c.cout, c.cin, m, kconv_wgroup(&gm), tmp, pw);
+      e->wino_m[n->id] = m;
+      e->wino_t[n->id] = t;
+      int64_t sb = (int64_t)kwino_scratch_floats(&c, m, t) * (int64_t)sizeof(float);
+      if (sb > e->scratch_bytes) e->scratch_bytes = sb;
+    } else {
+      nw = (int64_t)pack_conv_floats(c.cout, c.cin, c.kh, c.kw, c.ib, kconv_wgroup(&c));
+      pw = ir_alloc(g, (size_t)nw * sizeof(float));
+      pack_conv_nchwc(w->data, c.cout, c.cin, c.kh, c.kw, c.ib, kconv_wgroup(&c), pw);
+    }
     pack_bias(b ? b->data : NULL, c.cout, pb);
     e->packw[n->id] = ir_const(g, ir_unique_name(g, ir_fmt(g, "%s_packed", w->name)), DT_FLOAT, 1, &nw, pw, 1);
     e->packb[n->id] = ir_const(g, ir_unique_name(g, ir_fmt(g, "%s_bias_packed", w->name)), DT_FLOAT, 1, &nb, pb, 1);
@@ -1514,6 +1545,40 @@ static const char *kparams(Emitter *e, FILE *f, char **buf, size_t *len) {
   const char *p = ir_strdup(e->g, *buf);
   free(*buf);
   return p;
+}
+
+/* Winograd: the GEMM kernel (a blocked 1x1 conv over a chunk of tiles),
+ * defined only, then the Winograd kernel that calls it; scratch above the
+ * planned arena. */
+static void lower_wino(Emitter *e, Node *n, const KConv *c) {
+  int m = e->wino_m[n->id], t = e->wino_t[n->id];
+  KConv gm = kwino_gemm(c, m, t);
+  char name[200], *buf = NULL;
+  size_t len = 0;
+  kconv_name(&gm, name, sizeof name);
+  KS gk;
+  ks_init(e, &gk, "CONVB", "rn_f32_wgemm_%s", name + 4);
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) ir_fail("out of memory");
+  kconv_params(f, &gm, e->kisas, NULL);
+  bputs(&gk.p, kparams(e, f, &buf, &len));
+  Kern *gemm = define_kernel(e, &gk);
+  kwino_name(c, m, name, sizeof name);
+  KS k;
+  ks_init(e, &k, "WINO", "rn_f32_%s", name);
+  f = open_memstream(&buf, &len);
+  if (!f) ir_fail("out of memory");
+  kwino_params(f, c, m, t, gemm->base, gemm->n);
+  bputs(&k.p, kparams(e, f, &buf, &len));
+  Tensor *r = n->nin > 3 ? n->in[3] : NULL;
+  Buf a = {e->g, 0, 0, 0};
+  arg(&a, ptr(e, n->in[0], NULL, 0));
+  arg(&a, ptr(e, e->packw[n->id], NULL, 0));
+  arg(&a, ptr(e, e->packb[n->id], NULL, 0));
+  arg(&a, ptr(e, r, NULL, 0));
+  arg(&a, ptr(e, n->out[0], NULL, 1));
+  arg(&a, ir_fmt(e->g, "(float *)(A + %" PRId64 ")", e->scratch_off));
+  call(e, &k, &a, "");
 }
 
 static void lower_convb(Emitter *e, Node *n) {
@@ -1539,6 +1604,10 @@ static void lower_convb(Emitter *e, Node *n) {
       ir_fail_node(n, "residual view reads outside %s", shape_str(e->g, r));
   } else if (r && !ir_same_shape(r, y)) {
     ir_fail_node(n, "residual %s differs from the output %s", shape_str(e->g, r), shape_str(e->g, y));
+  }
+  if (e->wino_m[n->id]) {
+    lower_wino(e, n, &c);
+    return;
   }
   char name[200];
   kconv_name(&c, name, sizeof name);
@@ -2140,6 +2209,9 @@ int emit_c(Graph *g, const EmitOptions *o) {
     e->kisas = o->isas ? o->isas | KISA_SCALAR : KISA_ALL;
     pack_blocked(e);
     plan_storage(e);
+    /* Winograd scratch: above everything the plan placed */
+    e->scratch_off = round_up(e->arena_bytes, ALIGN);
+    if (e->scratch_bytes) e->arena_bytes = e->scratch_off + round_up(e->scratch_bytes, ALIGN);
     for (int i = 0; i < g->nnodes; i++) lower_node(e, g->nodes[i]);
     output_copies(e);
     for (int i = 0; i < g->noutputs; i++)      /* the header lists every output */

@@ -110,10 +110,25 @@ void kfc_params(FILE *f, const KFc *c);        /* templates/k_fc.m4 */
 void kreorder_name(int c, int hw, int to, char *buf, size_t n);
 void kreorder_params(FILE *f, int c, int hw, int to);   /* k_reorder_nchwc.m4 */
 
+/* Winograd F(m x m, 3 x 3) for stride-1 3x3 convs (templates/k_wino_nchwc.m4):
+ * per chunk of t tiles, an input transform, (m+2)^2 GEMMs that are the
+ * blocked 1x1 conv kwino_gemm() over t "pixels", an output transform. */
+/* m for conv c (0: direct): mode -1 off, 0 auto (the rule in kernels.c),
+ * 2 or 4 forced where the conv qualifies. */
+int kwino_choose(const KConv *c, int mode);
+int kwino_tiles(const KConv *c, int m);             /* t: tiles per chunk */
+KConv kwino_gemm(const KConv *c, int m, int t);     /* the GEMM, as a conv */
+size_t kwino_scratch_floats(const KConv *c, int m, int t);
+void kwino_name(const KConv *c, int m, char *buf, size_t n);
+void kwino_params(FILE *f, const KConv *c, int m, int t, const char *gemm_base, int gemm_n);
+
 /* Expands one kernel outside the emitter (tests, benchmarks): common.m4
  * and template_name (embedded, or from dir when not NULL) through m4 -P,
  * with RN_KERNEL(op, base, 1, params); appends the C to out.  The function
  * is named base__simd_1.  Returns 0, or -1 after printing one error line. */
 int kern_expand(FILE *out, const char *dir, const char *template_name, const char *op,
                 const char *base, const char *params);
+/* The same for several kernels: templates, a comma list of template files;
+ * calls, RN_KERNEL(...) lines. */
+int kern_expand_calls(FILE *out, const char *dir, const char *templates, const char *calls);
 #endif

@@ -44,6 +44,9 @@ static const char usage_text[] =
 "                          the generated C is compiled: a comma list of\n"
 "                          avx512, avx2, neon, x86-64 (both x86), aarch64, all\n"
 "                          (default), scalar (portable C only, always there)\n"
+"  --winograd MODE         stride-1 3x3 convs: auto (default: F(4x4,3x3) with\n"
+"                          64+ channels and 24x24+ outputs), off, f2 or f4\n"
+"                          (F(2x2,3x3) or F(4x4,3x3) wherever possible)\n"
 "  --weights-mode MODE     embed: weights in C source; blob: NAME.weights file\n"
 "                          loaded by the caller; auto (default): embed small\n"
 "                          models, blob for large ones\n"
@@ -98,6 +101,7 @@ typedef struct Cli {
   unsigned long long seed;
   int quiet, verbose;
   unsigned isas;            /* --target: KIsa mask, 0 = all */
+  int winograd;             /* --winograd: 0 auto, -1 off, 2, 4 */
 } Cli;
 
 static void usage_error(const char *fmt, const char *arg) {
@@ -195,6 +199,12 @@ static void parse_args(int argc, char **argv, Cli *c) {
         v = argv[++i];
       }
       c->name = v;
+    } else if ((v = opt_value(argc, argv, &i, "--winograd"))) {
+      if (!strcmp(v, "auto")) c->winograd = 0;
+      else if (!strcmp(v, "off")) c->winograd = -1;
+      else if (!strcmp(v, "f2")) c->winograd = 2;
+      else if (!strcmp(v, "f4")) c->winograd = 4;
+      else usage_error("--winograd must be auto, off, f2 or f4, not '%s'", v);
     } else if ((v = opt_value(argc, argv, &i, "--target"))) {
       int m = kisa_parse(v);
       if (m < 0) usage_error("--target: unknown name in '%s' (known: avx512, avx2, neon, x86-64, aarch64, all, scalar)", v);
@@ -344,6 +354,7 @@ int main(int argc, char **argv) {
     eo.weights = c.wmode;
     eo.command_line = cmdline;
     eo.isas = c.isas;
+    eo.winograd = c.winograd;
     status = emit_c(g, &eo) == 0 ? 0 : 1;
     if (status == 0 && c.verbose)
       fprintf(stderr, "resnetc: wrote %s/%s.{h,c}, arena %" PRId64 " bytes\n", outdir, name,

@@ -62,3 +62,36 @@ void pack_fc(const float *w, int n, int k, int trans_b, float alpha, float *out)
         out[(b * (size_t)k + j) * BLK + o] = alpha * v;
       }
 }
+
+/* G of Lavin and Gray: F(2x2, 3x3) on points 0, 1, -1 (and infinity),
+ * F(4x4, 3x3) on 0, 1, -1, 2, -2 (and infinity). */
+static const double wino_g2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+static const double wino_g4[6][3] = {{1.0 / 4, 0, 0},
+                                     {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                     {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                     {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                     {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                     {0, 0, 1}};
+
+size_t pack_winograd_floats(int cout, int cin, int m, int g) {
+  size_t a = (size_t)m + 2;
+  return a * a * pack_conv_floats(cout, cin, 1, 1, BLK, g);
+}
+
+void pack_winograd(const float *w, int cout, int cin, int m, int g, float *u, float *out) {
+  int a = m + 2;
+  size_t nm = (size_t)cout * (size_t)cin, usz = pack_conv_floats(cout, cin, 1, 1, BLK, g);
+  const double(*gm)[3] = m == 4 ? wino_g4 : wino_g2;
+  for (size_t k = 0; k < nm; k++) {
+    const float *f = w + k * 9;
+    double t[6][3];
+    for (int i = 0; i < a; i++)      /* t = G f */
+      for (int j = 0; j < 3; j++)
+        t[i][j] = gm[i][0] * f[j] + gm[i][1] * f[3 + j] + gm[i][2] * f[6 + j];
+    for (int i = 0; i < a; i++)      /* U = t G^T */
+      for (int j = 0; j < a; j++)
+        u[(size_t)(i * a + j) * nm + k] = (float)(t[i][0] * gm[j][0] + t[i][1] * gm[j][1] + t[i][2] * gm[j][2]);
+  }
+  for (int p = 0; p < a * a; p++)
+    pack_conv_nchwc(u + (size_t)p * nm, cout, cin, 1, 1, BLK, g, out + (size_t)p * usz);
+}

@@ -40,6 +40,7 @@ typedef struct Case {
   char name[160];
   const char *tmpl, *op;
   char *params;           /* RN_KERNEL parameters */
+  char *calls;            /* or: RN_KERNEL lines (tmpl a comma list) */
   char call[64];          /* arguments of the call, from a[] and y */
   int nbuf;
   size_t n[6];
@@ -51,6 +52,11 @@ typedef struct Case {
 } Case;
 
 #define MAXCASES 200
+/* The Winograd error bounds, normwise (max |error| / max |reference|): the
+ * transforms round where the direct conv does not, more so for F(4x4),
+ * whose matrices hold 1/24 and 8 (measured: see BENCHMARKS.md). */
+#define WINO4_TOL 4e-5
+#define WINO2_TOL 4e-6
 static Case cases[MAXCASES];
 static int ncases;
 static const char *dir;        /* work folder */
@@ -173,6 +179,78 @@ static void add_conv(const KConv *c, const KTile *force, int inplace, int real) 
   for (size_t i = 0; i < (size_t)ocp * hw; i++) e[i] = (float)ref[i];
   k->expect = to_blocked(e, ocp, hw, 16);
   k->tol = real ? 1e-5 : 0;
+  free(e); free(ref); free(x); free(w); free(b); free(r);
+}
+
+/* Winograd F(m x m, 3x3) of conv c: the GEMM kernel and the Winograd one,
+ * against the naive conv in double.  The data are reals in [-1, 1]; the
+ * error bound is normwise: max |y - ref| <= tol * max |ref|. */
+static void add_wino(const KConv *c, int m, double tol) {
+  char kname[140], gname[200];
+  kwino_name(c, m, kname, sizeof kname);
+  Case *k = new_case("k_conv_nchwc.m4,k_wino_nchwc.m4", "WINO", kname);
+  if (!k) return;
+  int t = kwino_tiles(c, m), ocp = cdiv(c->cout, 16) * 16, hw = c->oh * c->ow;
+  KConv g = kwino_gemm(c, m, t);
+  snprintf(gname, sizeof gname, "%s_gemm", k->name);
+  char *gp = NULL, *wp = NULL, *calls = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&gp, &len);
+  kconv_params(f, &g, KISA_ALL, NULL);
+  fclose(f);
+  f = open_memstream(&wp, &len);
+  kwino_params(f, c, m, t, gname, 1);
+  fclose(f);
+  f = open_memstream(&calls, &len);
+  fprintf(f, "RN_KERNEL(<:CONVB:>, <:%s:>, <:1:>, <:%s:>)m4_dnl\nRN_KERNEL(<:WINO:>, <:%s:>, <:1:>, <:%s:>)m4_dnl\n",
+          gname, gp, k->name, wp);
+  fclose(f);
+  free(gp);
+  free(wp);
+  k->calls = calls;
+  float *x = values((size_t)c->cin * c->h * c->w, 1), *w = values((size_t)c->cout * c->cin * 9, 1);
+  float *b = values((size_t)c->cout, 1), *r = values((size_t)c->cout * hw, 1);
+  double *ref = calloc((size_t)ocp * hw, sizeof *ref);
+  for (int o = 0; o < ocp; o++)
+    for (int oy = 0; oy < c->oh; oy++)
+      for (int ox = 0; ox < c->ow; ox++) {
+        double sum = 0;
+        if (o < c->cout) {
+          sum = b[o];
+          for (int i = 0; i < c->cin; i++)
+            for (int ky = 0; ky < 3; ky++)
+              for (int kx = 0; kx < 3; kx++) {
+                int iy = oy - c->pt + ky, ix = ox - c->pl + kx;
+                if (iy < 0 || iy >= c->h || ix < 0 || ix >= c->w) continue;
+                sum += (double)x[((size_t)i * c->h + iy) * c->w + ix] * w[(((size_t)o * c->cin + i) * 3 + ky) * 3 + kx];
+              }
+          if (c->res) sum += r[(size_t)o * hw + oy * c->ow + ox];
+        }
+        ref[(size_t)o * hw + oy * c->ow + ox] = act(c->act, sum);
+      }
+  k->note = m == 4 ? "winograd F(4x4,3x3)" : "winograd F(2x2,3x3)";
+  snprintf(k->call, sizeof k->call, "a[0], a[1], a[2], a[3], y, (float *)a[4]");
+  k->nbuf = 6;
+  k->buf[0] = to_blocked(x, c->cin, c->h * c->w, 16);
+  k->n[0] = kconv_x_floats(c);
+  int wg = kconv_wgroup(&g);
+  k->n[1] = pack_winograd_floats(c->cout, c->cin, m, wg);
+  k->buf[1] = malloc(k->n[1] * 4);
+  float *tmp = malloc(sizeof(float) * (size_t)(m + 2) * (m + 2) * c->cout * c->cin);
+  pack_winograd(w, c->cout, c->cin, m, wg, tmp, k->buf[1]);
+  free(tmp);
+  k->n[2] = pack_bias_floats(c->cout);
+  k->buf[2] = malloc(k->n[2] * 4);
+  pack_bias(b, c->cout, k->buf[2]);
+  k->n[3] = c->res ? (size_t)ocp * hw : 1;
+  k->buf[3] = c->res ? to_blocked(r, c->cout, hw, 16) : calloc(1, 4);
+  k->n[4] = kwino_scratch_floats(c, m, t);
+  k->buf[4] = calloc(k->n[4], 4);
+  k->n[5] = (size_t)ocp * hw;
+  float *e = malloc((size_t)ocp * hw * 4);
+  for (size_t i = 0; i < (size_t)ocp * hw; i++) e[i] = (float)ref[i];
+  k->expect = to_blocked(e, ocp, hw, 16);
+  k->tol = tol;
   free(e); free(ref); free(x); free(w); free(b); free(r);
 }
 
@@ -391,6 +469,21 @@ static void build_cases(void) {
     KTile t = {1, 3, 1, 0, 0, 0};
     add_conv(&c, i >= 4 ? &t : NULL, 0, i == 3);
   }
+  /* 3b. Winograd: F(4x4) and F(2x2) on sizes below, equal to, above and a
+   * multiple of the tile (edge tiles cut), odd channels, several chunks of
+   * tiles, residual and activations */
+  {
+    static const int wsz[][8] = {{16, 16, 8, 8, 1, 1, 1, 1},    {20, 33, 7, 9, 1, 1, 1, 1},
+                                 {32, 16, 13, 12, 1, 1, 1, 1},  {64, 64, 14, 14, 1, 1, 1, 1},
+                                 {16, 48, 4, 5, 2, 0, 1, 2},    {48, 17, 3, 2, 1, 1, 0, 1},
+                                 {32, 32, 30, 28, 1, 1, 1, 1}};
+    for (int i = 0; i < 7; i++)
+      for (int m = 2; m <= 4; m += 2) {
+        const int *q = wsz[i];
+        KConv c = conv(16, q[0], q[1], q[2], q[3], 3, 3, 1, 1, q[4], q[5], q[6], q[7], i % 2, (Act)(i % 4));
+        add_wino(&c, m, m == 4 ? WINO4_TOL : WINO2_TOL);
+      }
+  }
   /* 4. pooling: ResNet maxpool, ceil mode, asymmetric pads, averages with
    * and without the pads counted, global pools */
   KPool p[] = {
@@ -436,8 +529,9 @@ static int suite_init(void) {
   if (!f) return -1;
   fprintf(f, "/* kernels under test */\n#include <math.h>\n#include <stddef.h>\n");
   for (int i = 0; i < ncases; i++)
-    if (kern_expand(f, rn_source_path("templates"), cases[i].tmpl, cases[i].op, cases[i].name,
-                    cases[i].params)) {
+    if (cases[i].calls ? kern_expand_calls(f, rn_source_path("templates"), cases[i].tmpl, cases[i].calls)
+                       : kern_expand(f, rn_source_path("templates"), cases[i].tmpl, cases[i].op, cases[i].name,
+                                     cases[i].params)) {
       fclose(f);
       return -1;
     }
@@ -464,6 +558,7 @@ static int suite_clean(void) {
     for (int j = 0; j < cases[i].nbuf; j++) free(cases[i].buf[j]);
     free(cases[i].expect);
     free(cases[i].params);
+    free(cases[i].calls);
   }
   return 0;
 }
@@ -504,6 +599,9 @@ static void check_isa(const char *tag, const char *cc, const char *flags, const 
       if (d > err) { err = d; where = j; }
     }
     double tol = k->tol * (maxref > 1 ? maxref : 1);
+    if (k->calls && getenv("RN_KERNEL_VERBOSE"))
+      fprintf(stderr, "%s: %s: max error %.3g of max |ref| %.3g (%.3g)\n", tag, k->name, err, maxref,
+              err / (maxref > 1 ? maxref : 1));
     if (err > tol && nbad++ < 10)
       fprintf(stderr, "%s: %s (%s): max error %g at element %zu (tol %g)\n", tag, k->name, k->note,
               err, where, tol);
