@@ -190,6 +190,7 @@ void ir_graph_free(Graph *g) {
     n = c->next;
     free(c);
   }
+  free(g->linkbuf);
   free(g);
 }
 
@@ -465,26 +466,46 @@ char *ir_shape_str(const Tensor *t, char *buf, size_t n) {
 
 /* ---- editing ----------------------------------------------------------- */
 
+/* A malloc'ed buffer of n bytes for the length of one function that cannot
+ * fail before freeing it. */
+static void *scratch(size_t n) {
+  void *p = calloc(n ? n : 1, 1);
+  if (!p) { fprintf(stderr, "resnetc: out of memory\n"); exit(1); }
+  return p;
+}
+
 void ir_relink(Graph *g) {
   for (int i = 0; i < g->ntensors; i++) {
     Tensor *t = g->tensors[i];
     t->id = i;
     t->producer = NULL;
     t->nconsumers = 0;
+    t->consumers = NULL;
   }
-  int *cnt = ir_alloc(g, sizeof(int) * (size_t)(g->ntensors + 1));
+  int *cnt = scratch(sizeof(int) * (size_t)g->ntensors);
+  size_t total = 0;
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
     n->id = i;
     for (int j = 0; j < n->nin; j++)
-      if (n->in[j]) cnt[n->in[j]->id]++;
+      if (n->in[j]) { cnt[n->in[j]->id]++; total++; }
     for (int j = 0; j < n->nout; j++)
       if (n->out[j]) n->out[j]->producer = n;
   }
+  if (total > g->linkcap) {
+    size_t cap = total + total / 2 + 16;
+    Node **b = realloc(g->linkbuf, sizeof(Node *) * cap);
+    if (!b) { fprintf(stderr, "resnetc: out of memory\n"); exit(1); }
+    g->linkbuf = b;
+    g->linkcap = cap;
+  }
+  size_t off = 0;
   for (int i = 0; i < g->ntensors; i++) {
     Tensor *t = g->tensors[i];
-    t->consumers = cnt[i] ? ir_alloc(g, sizeof(Node *) * (size_t)cnt[i]) : NULL;
+    if (cnt[i]) t->consumers = g->linkbuf + off;
+    off += (size_t)cnt[i];
   }
+  free(cnt);
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
     for (int j = 0; j < n->nin; j++) {
@@ -504,7 +525,7 @@ void ir_sweep(Graph *g) {
     if (!g->nodes[i]->dead) g->nodes[k++] = g->nodes[i];
   g->nnodes = k;
   /* keep tensors that a live node, a graph input or output refers to */
-  char *used = ir_alloc(g, (size_t)g->ntensors + 1);
+  char *used = scratch((size_t)g->ntensors);
   for (int i = 0; i < g->ntensors; i++) g->tensors[i]->id = i;
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
@@ -517,6 +538,7 @@ void ir_sweep(Graph *g) {
   k = 0;
   for (int i = 0; i < g->ntensors; i++)
     if (used[i]) g->tensors[k++] = g->tensors[i];
+  free(used);
   g->ntensors = k;
   ir_relink(g);
 }

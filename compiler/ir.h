@@ -191,6 +191,10 @@ typedef struct Graph {
   Tensor **inputs; int ninputs;    /* runtime inputs, in order */
   Tensor **outputs; int noutputs;  /* graph outputs, in order */
   ArenaChunk *chunks;              /* every allocation of this graph */
+  /* ir_relink's consumer lists live in one buffer, reused by every relink
+   * (passes relink after each rewrite: arena allocations would grow with
+   * the square of the graph); freed with the graph */
+  Node **linkbuf; size_t linkcap;
   int64_t batch;                   /* value for symbolic batch dims (1) */
   int64_t arena_bytes;             /* set by the memory planner */
 } Graph;

@@ -137,7 +137,7 @@ void pass_layout(Graph *g, PassStats *st) {
   int nn = g->nnodes;
   Node **order = ir_alloc(g, sizeof *order * (size_t)(nn + 1));
   char *isconv = ir_alloc(g, (size_t)nn + 1), *runs = ir_alloc(g, (size_t)nn + 1);
-  memcpy(order, g->nodes, sizeof *order * (size_t)nn);
+  if (nn) memcpy(order, g->nodes, sizeof *order * (size_t)nn);
 
   /* 1 and 2: which layers run blocked, in execution order */
   long nblocked = 0;
