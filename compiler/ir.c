@@ -628,6 +628,10 @@ static int vfailf(const char *after, const char *fmt, ...) {
   return -1;
 }
 
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int ir_verify(Graph *g, const char *after) {
   char *defined = ir_alloc(g, (size_t)g->ntensors + 1);
   for (int i = 0; i < g->ntensors; i++) {
@@ -638,9 +642,16 @@ int ir_verify(Graph *g, const char *after) {
       defined[i] = 1;
     }
     if (t->kind == TK_INPUT) defined[i] = 1;
-    for (int j = 0; j < i; j++)
-      if (strcmp(g->tensors[j]->name, t->name) == 0)
-        return vfailf(after, "two tensors are named '%s'", t->name);
+  }
+  /* duplicate names: sorted, neighbours compared (n log n: models of
+   * thousands of layers are verified between every pass) */
+  if (g->ntensors > 1) {
+    const char **names = ir_alloc(g, sizeof *names * (size_t)g->ntensors);
+    for (int i = 0; i < g->ntensors; i++) names[i] = g->tensors[i]->name;
+    qsort(names, (size_t)g->ntensors, sizeof *names, cmp_names);
+    for (int i = 1; i < g->ntensors; i++)
+      if (strcmp(names[i - 1], names[i]) == 0)
+        return vfailf(after, "two tensors are named '%s'", names[i]);
   }
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
