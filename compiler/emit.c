@@ -522,9 +522,26 @@ static void kv(KS *k, const char *key, const char *val) {
   bprintf(&k->p, "%s%s,<:%s:>", k->p.n ? "," : "", key, val);
 }
 
+/* What a kernel parameter means, for messages: the user never sees the
+ * templates' names (STRH, PADW...). */
+static const char *param_meaning(const char *key) {
+  static const struct { const char *prefix, *what; } tab[] = {
+    {"STR", "a stride"}, {"PAD", "a begin pad"}, {"PEN", "an end pad"},
+    {"DIL", "a dilation"}, {"KD", "the kernel depth"}, {"KH", "the kernel height"},
+    {"KW", "the kernel width"}, {"ID", "the input depth"}, {"IH", "the input height"},
+    {"IW", "the input width"}, {"OD", "the output depth"}, {"OH", "the output height"},
+    {"OW", "the output width"}, {"IC", "the input channels"}, {"OC", "the output channels"},
+    {"NUMEL", "an element count"}, {"N", "the batch or a dimension"},
+  };
+  for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+    if (strncmp(key, tab[i].prefix, strlen(tab[i].prefix)) == 0) return tab[i].what;
+  return "a dimension or index";
+}
+
 static void ki(Emitter *e, KS *k, const char *key, int64_t v) {
   if (v > INT_MAX || v < -(int64_t)INT_MAX)
-    ir_fail_node(e->cur, "%s = %" PRId64 " is too large for the generated code (int)", key, v);
+    ir_fail_node(e->cur, "%s, %" PRId64 ", is too large for the generated code (at most %d)",
+                 param_meaning(key), v, INT_MAX);
   char b[32];
   snprintf(b, sizeof b, "%" PRId64, v);
   kv(k, key, b);

@@ -597,6 +597,12 @@ def huge_kernel_attr():
 
 
 @case
+def huge_stride():
+    # one output row, but a stride the generated code's int cannot hold
+    return conv_model(attrs={'strides': [1 << 33, 1]})
+
+
+@case
 def huge_group():
     return conv_model(attrs={'group': 1 << 62})
 
