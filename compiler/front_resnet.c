@@ -1903,7 +1903,9 @@ static int load_steps(Elab *E, LoadCtx *ctx, const ResnetOptions *o) {
     rnlex_destroy(ctx->scanner);
     ctx->scanner = NULL;
   }
-  if (!P->fatal) check_program(P);
+  /* names are checked only in a file that parsed: after a syntax or
+   * lexical error they would mostly report its echoes */
+  if (!P->fatal && !P->nerrors) check_program(P);
   if (P->nerrors) return 0;
   E->net = P->nets;
   E->g->name = ir_strdup(E->g, E->net->name);
