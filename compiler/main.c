@@ -339,7 +339,7 @@ int main(int argc, char **argv) {
     c.no_emit = 1;              /* --emit-onnx alone converts, nothing more */
   if (status == 0) {
     if (c.report) report_print(g, &log, stdout);
-    if (c.plan_svg && report_plan_svg(g, c.plan_svg) != 0) status = 1;
+    if (c.plan_svg && report_plan_svg(g, c.plan_svg, cmdline) != 0) status = 1;
     if (c.dot && dot_write_file(g, c.dot, cmdline) != 0) status = 1;
   }
   if (status == 0 && !c.no_emit) {

@@ -71,7 +71,7 @@ if "$resnetc" -q "$d/digits.onnx" --name digits --no-emit --dot g.dot --plan-svg
   cmp -s g1.dot g.dot || { echo "FAIL: --dot output differs between two runs"; fail=1; }
   cmp -s p1.svg p.svg || { echo "FAIL: --plan-svg output differs between two runs"; fail=1; }
   grep -q "resnetc $version" <<<"$(head -1 g1.dot)" || { echo "FAIL: the .dot file does not name the version"; fail=1; }
-  grep -q "resnetc $version" <<<"$(head -3 p1.svg)" || echo "note: the plan SVG does not name the resnetc version and command line"
+  grep -q "resnetc $version" <<<"$(head -3 p1.svg)" || { echo "FAIL: the plan SVG does not name the resnetc version"; fail=1; }
 else
   echo "note: resnetc has no --dot/--plan-svg/--no-emit yet"; cat dot.log
 fi

@@ -102,6 +102,7 @@ int64_t report_node_macs(const Node *n);
 void report_print(Graph *g, const PassLog *log, FILE *f);
 /* --plan-svg FILE: the memory plan drawn as SVG (step across, offset down,
  * one labelled rectangle per block).  Written to path.tmp, then renamed.
- * Returns 0, or -1 after printing one error line. */
-int report_plan_svg(Graph *g, const char *path);
+ * Its first comment names the resnetc version and command_line (may be
+ * NULL).  Returns 0, or -1 after printing one error line. */
+int report_plan_svg(Graph *g, const char *path, const char *command_line);
 #endif

@@ -147,7 +147,7 @@ static void test_report_and_svg(void) {
   const char *dir = rn_tmpdir("plan_svg");
   char path[4096];
   snprintf(path, sizeof path, "%s/plan.svg", dir);
-  CU_ASSERT_EQUAL(report_plan_svg(g, path), 0);
+  CU_ASSERT_EQUAL(report_plan_svg(g, path, NULL), 0);
   size_t n = 0;
   char *svg = rn_read_file(path, &n);
   CU_ASSERT_PTR_NOT_NULL(svg);
@@ -165,7 +165,7 @@ static void test_report_and_svg(void) {
   /* an unwritable path: one error, nothing left behind */
   snprintf(path, sizeof path, "%s/no/such/dir/plan.svg", dir);
   ir_quiet = 1;
-  CU_ASSERT_EQUAL(report_plan_svg(g, path), -1);
+  CU_ASSERT_EQUAL(report_plan_svg(g, path, NULL), -1);
   ir_quiet = 0;
   ir_graph_free(g);
 }
