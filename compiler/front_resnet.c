@@ -1543,7 +1543,7 @@ static void elaborate(Elab *E, const ResnetOptions *o) {
   }
   if (x == in) el_error(E, net->loc, "network '%s' has no layers", net->name);
   /* the result is called "output" */
-  x->name = ir_strdup(g, "output");
+  ir_rename_tensor(g, x, "output");
   ir_add_output(g, x);
   ir_relink(g);
 }

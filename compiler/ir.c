@@ -191,6 +191,7 @@ void ir_graph_free(Graph *g) {
     free(c);
   }
   free(g->linkbuf);
+  free(g->names);
   free(g);
 }
 
@@ -263,12 +264,53 @@ char *ir_fmt(Graph *g, const char *fmt, ...) {
     }                                                                         \
   } while (0)
 
+static uint64_t name_hash(const char *s) {
+  uint64_t h = 1469598103934665603u;    /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+  return h;
+}
+
+static void names_put(Graph *g, Tensor *t) {
+  if (2 * (g->nnames + 1) > g->namecap) {
+    size_t cap = g->namecap ? 2 * g->namecap : 256;
+    Tensor **nt = calloc(cap, sizeof *nt);
+    if (!nt) { fprintf(stderr, "resnetc: out of memory\n"); exit(1); }
+    size_t kept = 0;
+    for (size_t i = 0; i < g->namecap; i++) {
+      Tensor *u = g->names[i];
+      /* drop the entries of tensors that left the graph */
+      if (!u || u->id < 0 || u->id >= g->ntensors || g->tensors[u->id] != u) continue;
+      size_t h = (size_t)name_hash(u->name) & (cap - 1);
+      while (nt[h]) h = (h + 1) & (cap - 1);
+      nt[h] = u;
+      kept++;
+    }
+    free(g->names);
+    g->names = nt;
+    g->namecap = cap;
+    g->nnames = kept;
+  }
+  size_t h = (size_t)name_hash(t->name) & (g->namecap - 1);
+  while (g->names[h]) h = (h + 1) & (g->namecap - 1);
+  g->names[h] = t;
+  g->nnames++;
+}
+
 Tensor *ir_find_tensor(Graph *g, const char *name) {
-  /* linear scan from the end: recent tensors are looked up most.  The
-   * front ends keep their own hash for big models. */
-  for (int i = g->ntensors - 1; i >= 0; i--)
-    if (strcmp(g->tensors[i]->name, name) == 0) return g->tensors[i];
-  return NULL;
+  if (!g->namecap) return NULL;
+  size_t h = (size_t)name_hash(name) & (g->namecap - 1);
+  Tensor *found = NULL;
+  for (; g->names[h]; h = (h + 1) & (g->namecap - 1)) {
+    Tensor *t = g->names[h];
+    if (t->id >= 0 && t->id < g->ntensors && g->tensors[t->id] == t && strcmp(t->name, name) == 0)
+      found = t;    /* the latest, as the linear scan from the end found */
+  }
+  return found;
+}
+
+void ir_rename_tensor(Graph *g, Tensor *t, const char *name) {
+  t->name = ir_strdup(g, name);
+  names_put(g, t);
 }
 
 Tensor *ir_tensor(Graph *g, const char *name, DType t, int rank, const int64_t *dims) {
@@ -282,6 +324,7 @@ Tensor *ir_tensor(Graph *g, const char *name, DType t, int rank, const int64_t *
   GROW(g, g->tensors, g->ntensors, g->cap_tensors);
   x->id = g->ntensors;
   g->tensors[g->ntensors++] = x;
+  names_put(g, x);
   return x;
 }
 

@@ -195,6 +195,9 @@ typedef struct Graph {
    * (passes relink after each rewrite: arena allocations would grow with
    * the square of the graph); freed with the graph */
   Node **linkbuf; size_t linkcap;
+  /* tensors by name (open addressing, malloc'ed; an entry whose tensor
+   * left the graph or was renamed is skipped by ir_find_tensor) */
+  Tensor **names; size_t namecap, nnames;
   int64_t batch;                   /* value for symbolic batch dims (1) */
   int64_t arena_bytes;             /* set by the memory planner */
 } Graph;
@@ -211,6 +214,7 @@ char *ir_fmt(Graph *g, const char *fmt, ...);
 /* ---- building --------------------------------------------------------- */
 Tensor *ir_tensor(Graph *g, const char *name, DType t, int rank, const int64_t *dims);
 Tensor *ir_find_tensor(Graph *g, const char *name);  /* NULL if absent */
+void ir_rename_tensor(Graph *g, Tensor *t, const char *name);
 /* A constant; data (numel*size bytes) is copied, or taken when own != 0
  * (it must then be ir_alloc'ed from g). */
 Tensor *ir_const(Graph *g, const char *name, DType t, int rank, const int64_t *dims,

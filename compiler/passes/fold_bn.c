@@ -361,15 +361,9 @@ static int fold_node(Graph *g, Node *n, PassStats *st) {
   return 0;
 }
 
+/* Mul/Add... alone stay what they are: only a BN, or a map that folds or
+ * merges, is rewritten (fold_node returns 2 when the node it was offered
+ * became another that may fold again: pu_rewrite offers it next round) */
 void pass_fold_bn(Graph *g, PassStats *st) {
-  ir_relink(g);
-  for (int i = 0; i < g->nnodes; i++) {
-    Node *n = g->nodes[i];
-    if (n->dead) continue;
-    /* Mul/Add... alone stay what they are: only a BN, or a map that folds
-     * or merges, is rewritten */
-    int r = fold_node(g, n, st);
-    if (r) i = pu_sweep_at(g, i) - (r == 2);
-  }
-  ir_sweep(g);
+  pu_rewrite(g, fold_node, st);
 }

@@ -390,21 +390,17 @@ static int matmul_to_gemm(Node *n, PassStats *st) {
   return 1;
 }
 
-void pass_fuse(Graph *g, PassStats *st) {
-  ir_relink(g);
-  for (int i = 0; i < g->nnodes; i++) {
-    Node *n = g->nodes[i];
-    if (n->dead) continue;
-    int changed = 0;
-    switch (n->op) {
-    case OP_ADD: changed = fuse_add(g, n, st); break;
-    case OP_RELU: case OP_CLIP: case OP_LEAKYRELU: changed = fuse_act(g, n, st); break;
-    case OP_BATCHNORM: changed = fuse_bn_post(g, n, st); break;
-    case OP_FLATTEN: case OP_RESHAPE: changed = fuse_flatten_gemm(g, n, st); break;
-    case OP_MATMUL: changed = matmul_to_gemm(n, st); break;
-    default: break;
-    }
-    if (changed) i = pu_sweep_at(g, i);
+static int fuse_one(Graph *g, Node *n, PassStats *st) {
+  switch (n->op) {
+  case OP_ADD: return fuse_add(g, n, st);
+  case OP_RELU: case OP_CLIP: case OP_LEAKYRELU: return fuse_act(g, n, st);
+  case OP_BATCHNORM: return fuse_bn_post(g, n, st);
+  case OP_FLATTEN: case OP_RESHAPE: return fuse_flatten_gemm(g, n, st);
+  case OP_MATMUL: return matmul_to_gemm(n, st);
+  default: return 0;
   }
-  ir_sweep(g);
+}
+
+void pass_fuse(Graph *g, PassStats *st) {
+  pu_rewrite(g, fuse_one, st);
 }

@@ -2,6 +2,8 @@
 #include "passutil.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int pu_nuses(const Tensor *t) {
@@ -148,4 +150,131 @@ int pu_sweep_at(Graph *g, int i) {
   for (int j = 0; j <= i && j < g->nnodes; j++) k += !g->nodes[j]->dead;
   ir_sweep(g);
   return k - 1;
+}
+
+/* ---- rewriting in rounds ------------------------------------------------ */
+
+static void *pu_scratch(size_t n) {
+  void *p = calloc(n ? n : 1, 1);
+  if (!p) { fprintf(stderr, "resnetc: out of memory\n"); exit(1); }
+  return p;
+}
+
+/* Method.  One round: ir_sweep (which relinks), then a snapshot of the
+ * live nodes and of each one's input and output tensors.  Walking the
+ * snapshot in order, fn is offered every node that is not blocked; after a
+ * rewrite at node n, a breadth-first walk over the snapshot graph (the
+ * snapshot's tensors, their producer and consumer lists as the round's
+ * relink left them: what fn may have changed since lies within the ball
+ * anyway) blocks every node within 2 * PU_REWRITE_RADIUS + 2 hops of n.
+ * Two rewrites of one round are then far enough apart that neither reads
+ * what the other changed.  A walk that meets more than BALL_CAP nodes (a
+ * tensor read by thousands) ends the round instead.  Rounds repeat until
+ * one changes nothing; each costs linear time, and in a residual network
+ * a few dozen rounds do all rewrites. */
+#define BALL_CAP 4096
+
+typedef struct Snap {
+  Node **order;          /* the round's live nodes; ids 0..n-1 */
+  int n;
+  int *off;              /* node i's tensors: ts[off[i] .. off[i+1]) */
+  Tensor **ts;
+} Snap;
+
+static int snap_index(const Snap *s, const Node *n) {
+  return n && n->id >= 0 && n->id < s->n && s->order[n->id] == n ? n->id : -1;
+}
+
+/* Blocks the nodes within `radius` hops of node i; returns 0 when the
+ * walk was cut at BALL_CAP. */
+static int block_ball(const Snap *s, int i, int radius, int *mark, int stamp, char *blocked,
+                      int *queue, int *depth) {
+  int head = 0, tail = 0;
+  queue[tail] = i; depth[tail++] = 0;
+  mark[i] = stamp;
+  while (head < tail) {
+    int u = queue[head], d = depth[head++];
+    blocked[u] = 1;
+    if (d == radius) continue;
+    for (int k = s->off[u]; k < s->off[u + 1]; k++) {
+      const Tensor *t = s->ts[k];
+      int cand[1] = {snap_index(s, t->producer)};
+      for (int c = -1; c < t->nconsumers; c++) {
+        int v = c < 0 ? cand[0] : snap_index(s, t->consumers[c]);
+        if (v < 0 || mark[v] == stamp) continue;
+        if (tail == BALL_CAP) return 0;
+        mark[v] = stamp;
+        queue[tail] = v; depth[tail++] = d + 1;
+      }
+    }
+  }
+  return 1;
+}
+
+typedef struct Round {
+  Snap s;
+  char *blocked;
+  int *mark, *queue, *depth;
+} Round;
+
+/* One round over R (allocated); returns 1 when something changed. */
+static int round_run(Graph *g, PuRewriteFn fn, PassStats *st, Round *R) {
+  int changed = 0, stamp = 0;
+  for (int i = 0; i < R->s.n; i++) {
+    Node *n = R->s.order[i];
+    if (R->blocked[i] || n->dead) continue;
+    if (!fn(g, n, st)) continue;
+    changed = 1;
+    if (!block_ball(&R->s, i, 2 * PU_REWRITE_RADIUS + 2, R->mark, ++stamp, R->blocked, R->queue, R->depth))
+      break;
+  }
+  return changed;
+}
+
+static void round_free(Round *R) {
+  free(R->s.order); free(R->s.off); free(R->s.ts);
+  free(R->blocked); free(R->mark); free(R->queue); free(R->depth);
+}
+
+/* round_run with its scratch memory freed when fn fails (ir_fail). */
+static int round_protected(Graph *g, PuRewriteFn fn, PassStats *st, Round *R) {
+  IrTry t;
+  if (ir_try_begin(&t)) {
+    round_free(R);
+    ir_rethrow(&t);
+  }
+  int changed = round_run(g, fn, st, R);
+  ir_try_end(&t);
+  return changed;
+}
+
+void pu_rewrite(Graph *g, PuRewriteFn fn, PassStats *st) {
+  for (;;) {
+    ir_sweep(g);
+    Round R;
+    Snap *s = &R.s;
+    s->n = g->nnodes;
+    if (s->n == 0) return;
+    s->order = pu_scratch(sizeof(Node *) * (size_t)s->n);
+    s->off = pu_scratch(sizeof(int) * (size_t)(s->n + 1));
+    size_t total = 0;
+    for (int i = 0; i < s->n; i++) total += (size_t)g->nodes[i]->nin + (size_t)g->nodes[i]->nout;
+    s->ts = pu_scratch(sizeof(Tensor *) * total);
+    int k = 0;
+    for (int i = 0; i < s->n; i++) {
+      Node *n = s->order[i] = g->nodes[i];
+      s->off[i] = k;
+      for (int j = 0; j < n->nin; j++) if (n->in[j]) s->ts[k++] = n->in[j];
+      for (int j = 0; j < n->nout; j++) if (n->out[j]) s->ts[k++] = n->out[j];
+    }
+    s->off[s->n] = k;
+    R.blocked = pu_scratch((size_t)s->n);
+    R.mark = pu_scratch(sizeof(int) * (size_t)s->n);
+    R.queue = pu_scratch(sizeof(int) * BALL_CAP);
+    R.depth = pu_scratch(sizeof(int) * BALL_CAP);
+    int changed = round_protected(g, fn, st, &R);
+    round_free(&R);
+    if (!changed) break;
+  }
+  ir_sweep(g);
 }
