@@ -17,10 +17,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=20 cpu=0
+# libFuzzer's timeout per input is wall-clock time: a long run, niced on a
+# shared machine, gets a sliver of a core, and an input of one CPU-second
+# (the largest seeds under ASan) can take a minute
+timeout=60
 while getopts t:c: o; do
   case $o in
     t) secs=$OPTARG ;;
-    c) cpu=$OPTARG ;;
+    c) cpu=$OPTARG timeout=300 ;;
     *) echo "usage: tools/fuzz.sh [-t SECONDS | -c CPU_SECONDS] [TARGET...]" >&2; exit 2 ;;
   esac
 done
@@ -55,7 +59,7 @@ for t in "${targets[@]}"; do
     local t0 t1
     t0=$(awk '{print $14+$15+$16+$17}' /proc/$$/stat)
     ASAN_OPTIONS=detect_leaks=1 nice -n 19 "$bin" "${dict[@]}" -max_total_time="$1" \
-       -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 \
+       -timeout=$timeout -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$B/fuzz/artifacts/$t-" "$corpus" "$seeds" >"$log" 2>&1 || return 1
     t1=$(awk '{print $14+$15+$16+$17}' /proc/$$/stat)
     used=$((used + t1 - t0))
