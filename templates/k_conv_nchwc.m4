@@ -286,7 +286,7 @@ m4_pushdef(<:RN_TOCB:>, RN_PV($1<:_OCB:>))m4_pushdef(<:RN_TPX:>, RN_PV($1<:_PX:>
 m4_pushdef(<:RN_TICC:>, RN_PV($1<:_ICC:>))m4_pushdef(<:RN_TTL:>, RN_PV($1<:_TL:>))m4_dnl
 m4_pushdef(<:RN_TTR:>, RN_PV($1<:_TR:>))m4_pushdef(<:RN_TNT:>, RN_PV($1<:_NT:>))m4_dnl
 /* tile: RN_TOCB blocks x RN_TPX pixels, RN_TICC input blocks per chunk */
-static void RN_FNAME<::>(const float *restrict x, const float *restrict w,
+RN_NOINLINE<::>static void RN_FNAME<::>(const float *restrict x, const float *restrict w,
     const float *restrict b, const float *r, float *y)
 {
   int ocb0;
@@ -302,7 +302,7 @@ m4_dnl
 m4_dnl ---- the portable body ------------------------------------------------
 m4_dnl Plain loops over one output pixel and 16 channels; compilers vectorise
 m4_dnl the innermost loop.  Kernel columns are clipped by loop bounds.
-m4_define(<:RN_CB_SCALAR_BODY:>, <:static void RN_FNAME<::>(const float *restrict x, const float *restrict w,
+m4_define(<:RN_CB_SCALAR_BODY:>, <:RN_NOINLINE<::>static void RN_FNAME<::>(const float *restrict x, const float *restrict w,
     const float *restrict b, const float *r, float *y)
 {
   int ocb, ic0, oy, ox, o;
@@ -359,7 +359,7 @@ m4_ifelse(P_RES<::>P_RV, 10, <:            acc[o] += r[yp - y + o];
 :>)
 m4_dnl
 m4_define(<:RN_CONVB__simd:>, <:RN_NEED(CIN, COUT, H, W, OH, OW, KH, KW, SH, SW, PT, PL, IB, WG, RES, RV, UNROLL, SCALAR_ICC)m4_dnl
-RN_ONEOF(<:IB:>, <:16:>, <:1:>)RN_CB_DERIVE()m4_dnl
+RN_ONEOF(<:IB:>, <:16:>, <:1:>)RN_CB_DERIVE()RN_HELPER(<:noinline:>)m4_dnl
 /* Direct convolution P_CIN -> P_COUT, P_KH<:x:>P_KW stride P_SH<:x:>P_SW pad P_PT<:,:>P_PL,
  * P_H<:x:>P_W -> P_OH<:x:>P_OW, NCHW16c (input block P_IB), epilogue bias<::>m4_ifelse(P_RES, 1, <: + residual:>)<::>m4_ifelse(P_ACT, <:none:>, <::>, <: + P_ACT:>).
  * One body per ISA, chosen when this file is compiled (templates/k_conv_nchwc.m4). */

@@ -65,12 +65,12 @@ m4_define(<:RN_W_OC:>, <:oq[$1][j][o]:>)
 m4_define(<:RN_W_OR:>, <:oq[j][$1][o]:>)
 m4_define(<:RN_W_Y:>, <:yq[j][$1][o]:>)
 m4_dnl
-m4_define(<:RN_WINO__simd:>, <:RN_NEED(CIN, COUT, H, W, OH, OW, PT, PL, M, T, RES, GEMM_BASE, GEMM_N, USZ)m4_dnl
+m4_define(<:RN_WINO__simd:>, <:RN_NEED(CIN, COUT, H, W, OH, OW, PT, PL, M, T, RES, GEMM_BASE, GEMM_N, USZ)RN_HELPER(<:noinline:>)m4_dnl
 RN_ONEOF(<:M:>, <:4:>, <:2:>)m4_dnl
 m4_pushdef(<:RN_W_BT:>, m4_defn(<:RN_W_BT:>P_M))m4_pushdef(<:RN_W_AT:>, m4_defn(<:RN_W_AT:>P_M))m4_dnl
 /* Winograd F(P_M<:x:>P_M, 3x3): P_CIN -> P_COUT, pad P_PT<:,:>P_PL, P_H<:x:>P_W -> P_OH<:x:>P_OW, NCHW16c,
  * P_T tiles at a time, epilogue bias<::>m4_ifelse(P_RES, 1, <: + residual:>)<::>m4_ifelse(P_ACT, <:none:>, <::>, <: + P_ACT:>). */
-static void RN_FNAME<::>(const float *restrict x, const float *restrict u,
+RN_NOINLINE<::>static void RN_FNAME<::>(const float *restrict x, const float *restrict u,
     const float *restrict b, const float *r, float *y, float *restrict s)
 {
   RN_ENUM(CIN, COUT, H, W, OH, OW, PT, PL, M, T, USZ)

@@ -494,6 +494,11 @@ static void build_cases(void) {
     pool(5, 6, 5, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 1),
     pool(512, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0, 0, 0, 0),
     pool(40, 8, 3, 8, 3, 1, 1, 0, 0, 0, 0, 0, 1, 0),
+    /* no window inside the image (no interior rows or columns), and an
+     * interior of one column between wide borders */
+    pool(17, 3, 4, 5, 5, 1, 2, 2, 2, 2, 2, 0, 0, 1),
+    pool(16, 5, 7, 3, 5, 2, 1, 2, 3, 2, 3, 0, 0, 0),
+    pool(48, 14, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 0),
   };
   for (size_t i = 0; i < sizeof p / sizeof *p; i++) add_pool(&p[i]);
   /* 5. fully connected: N below, equal to and above the 4-block step, odd K */
