@@ -13,8 +13,11 @@
  * compared under the same load; on a shared machine only such
  * comparisons mean something.  Timing uses thread CPU time (peak.h).
  *
- * usage: kbench [--filter SUBSTR] [--tile OCB,PX[,ICC]]... [--unroll N]...
+ * usage: kbench [--filter SUBSTR] [--tile OCB,PX[,ICC[,PF]]]... [--unroll N]...
  *               [--wg G] [--isa LIST] [--cflags FLAGS] [--rounds N] [--keep DIR]
+ *               [--cold]
+ * --cold writes 64 MB before every call, so that weights and activations
+ * come from memory, as in a network whose weights exceed the caches.
  * Not a test: numbers depend on the machine and its load.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -84,7 +87,7 @@ static KConv shape_conv(const Shape *s) {
 
 int main(int argc, char **argv) {
   const char *filter = NULL, *cflags = "-O3 -march=native", *keep = NULL, *cc = getenv("CC");
-  int ntile = 0, nunroll = 0, rounds = 40, wg = 0;
+  int ntile = 0, nunroll = 0, rounds = 40, wg = 0, cold = 0;
   int unrolls[MAXV];
   unsigned isas = KISA_ALL;
   KTile tiles[MAXV];
@@ -93,7 +96,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--tile") && i + 1 < argc && ntile < MAXV) {
       KTile *t = &tiles[ntile];
       memset(t, 0, sizeof *t);
-      if (sscanf(argv[++i], "%d,%d,%d", &t->ocb, &t->px, &t->icc) >= 2) ntile++;
+      if (sscanf(argv[++i], "%d,%d,%d,%d", &t->ocb, &t->px, &t->icc, &t->pf) >= 2) ntile++;
     } else if (!strcmp(argv[i], "--unroll") && i + 1 < argc && nunroll < MAXV)
       unrolls[nunroll++] = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--isa") && i + 1 < argc) isas = (unsigned)kisa_parse(argv[++i]);
@@ -101,6 +104,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--wg") && i + 1 < argc) wg = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--keep") && i + 1 < argc) keep = argv[++i];
+    else if (!strcmp(argv[i], "--cold")) cold = 1;
     else {
       fprintf(stderr, "usage: kbench [--filter S] [--tile OCB,PX[,ICC]]... [--unroll N]... "
                       "[--isa L] [--cflags F] [--rounds N] [--keep DIR]\n");
@@ -118,10 +122,11 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/kb.c", dir);
   FILE *f = fopen(path, "w");
   if (!f) { perror(path); return 1; }
-  fprintf(f, "#define _POSIX_C_SOURCE 200809L\n#include <stdio.h>\n#include <stdlib.h>\n"
+  fprintf(f, "#define _POSIX_C_SOURCE 200809L\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+             "#define COLD %d\nstatic char *evict;\n"
              "#include \"%s/bench/peak.h\"\n"
              "typedef void (*kfn)(const float *, const float *, const float *, const float *, float *);\n",
-          RN_SOURCE_DIR);
+          cold, RN_SOURCE_DIR);
   int used[NSHAPES];
   for (int i = 0; i < NSHAPES; i++) {
     KConv c = shape_conv(&shapes[i]);
@@ -152,6 +157,7 @@ int main(int argc, char **argv) {
              "  for (i = 0; i < (size_t)nb; i++) b[i] = 0;\n"
              "  for (v = 0; v < nvar; v++) best[v] = 1e9;\n"
              "  for (r = 0; r < %d; r++) for (v = 0; v < nvar; v++) {\n"
+             "    if (COLD) { if (!evict) evict = malloc(64 << 20); memset(evict, r + v, 64 << 20); }\n"
              "    double t = pk_now(); fn[v](x, w, b, NULL, y); t = pk_now() - t;\n"
              "    if (t < best[v]) best[v] = t; }\n"
              "  for (v = 0; v < nvar; v++)\n"
@@ -174,7 +180,7 @@ int main(int argc, char **argv) {
       KTile t;
       if (ntile) { t = tiles[v % ntile]; kconv_tile_finish(&c, &t); }
       else kconv_tile(&c, KISA_AVX512, &t);
-      fprintf(f, "\"%dx%d/%d u%d\", ", t.ocb, t.px, t.icc, nunroll ? unrolls[v / (ntile ? ntile : 1)] : 4);
+      fprintf(f, "\"%dx%d/%d/%d u%d\", ", t.ocb, t.px, t.icc, t.pf, nunroll ? unrolls[v / (ntile ? ntile : 1)] : 4);
     }
     fprintf(f, "};\n    static const kfn fn[] = {");
     for (int v = 0; v < nvar; v++) fprintf(f, "%s_v%d__simd_1, ", name, v);

@@ -1549,6 +1549,10 @@ static void pack_blocked(Emitter *e) {
       nw = (int64_t)pack_conv_floats(c.cout, c.cin, c.kh, c.kw, c.ib, kconv_wgroup(&c));
       pw = ir_alloc(g, (size_t)nw * sizeof(float));
       pack_conv_nchwc(w->data, c.cout, c.cin, c.kh, c.kw, c.ib, kconv_wgroup(&c), pw);
+      if (ksub_applies(&c)) {   /* strided 1x1: the subsampled input in scratch */
+        int64_t sb = (int64_t)ksub_scratch_floats(&c) * (int64_t)sizeof(float);
+        if (sb > e->scratch_bytes) e->scratch_bytes = sb;
+      }
     }
     pack_bias(b ? b->data : NULL, c.cout, pb);
     e->packw[n->id] = ir_const(g, ir_unique_name(g, ir_fmt(g, "%s_packed", w->name)), DT_FLOAT, 1, &nw, pw, 1);
@@ -1598,6 +1602,39 @@ static void lower_wino(Emitter *e, Node *n, const KConv *c) {
   call(e, &k, &a, "");
 }
 
+/* A strided 1x1 conv: the stride-1 kernel over the subsampled input,
+ * defined only, then the subsampling kernel that calls it; the subsample
+ * lives in the scratch above the planned arena (as Winograd's). */
+static void lower_sub(Emitter *e, Node *n, const KConv *c) {
+  KConv gm = ksub_gemm(c);
+  char name[200], *buf = NULL;
+  size_t len = 0;
+  kconv_name(&gm, name, sizeof name);
+  KS gk;
+  ks_init(e, &gk, "CONVB", "rn_f32_%s", name);
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) ir_fail("out of memory");
+  kconv_params(f, &gm, e->kisas, NULL);
+  bputs(&gk.p, kparams(e, f, &buf, &len));
+  Kern *gemm = define_kernel(e, &gk);
+  ksub_name(c, name, sizeof name);
+  KS k;
+  ks_init(e, &k, "CONVSUB", "rn_f32_%s", name);
+  f = open_memstream(&buf, &len);
+  if (!f) ir_fail("out of memory");
+  ksub_params(f, c, gemm->base, gemm->n);
+  bputs(&k.p, kparams(e, f, &buf, &len));
+  Tensor *r = n->nin > 3 ? n->in[3] : NULL;
+  Buf a = {e->g, 0, 0, 0};
+  arg(&a, ptr(e, n->in[0], NULL, 0));
+  arg(&a, ptr(e, e->packw[n->id], NULL, 0));
+  arg(&a, ptr(e, e->packb[n->id], NULL, 0));
+  arg(&a, ptr(e, r, NULL, 0));
+  arg(&a, ptr(e, n->out[0], NULL, 1));
+  arg(&a, ir_fmt(e->g, "(float *)(A + %" PRId64 ")", e->scratch_off));
+  call(e, &k, &a, "");
+}
+
 static void lower_convb(Emitter *e, Node *n) {
   Tensor *x = n->in[0], *r = n->nin > 3 ? n->in[3] : NULL, *y = n->out[0];
   const Attrs *at = &n->a;
@@ -1624,6 +1661,10 @@ static void lower_convb(Emitter *e, Node *n) {
   }
   if (e->wino_m[n->id]) {
     lower_wino(e, n, &c);
+    return;
+  }
+  if (ksub_applies(&c)) {
+    lower_sub(e, n, &c);
     return;
   }
   char name[200];
@@ -2226,7 +2267,7 @@ int emit_c(Graph *g, const EmitOptions *o) {
     e->kisas = o->isas ? o->isas | KISA_SCALAR : KISA_ALL;
     pack_blocked(e);
     plan_storage(e);
-    /* Winograd scratch: above everything the plan placed */
+    /* Winograd and subsample scratch: above everything the plan placed */
     e->scratch_off = round_up(e->arena_bytes, ALIGN);
     if (e->scratch_bytes) e->arena_bytes = e->scratch_off + round_up(e->scratch_bytes, ALIGN);
     for (int i = 0; i < g->nnodes; i++) lower_node(e, g->nodes[i]);

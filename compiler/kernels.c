@@ -127,6 +127,11 @@ static double tile_cost(const KConv *c, const IsaModel *m, int t, int p) {
   int ocbt = cdiv(c->cout, KERN_BLOCK);
   double nv = (double)t * nvb, fmas = nv * p;
   double loads = m->isa == KISA_NEON && c->ib % 4 == 0 ? nv + p / 4.0 : nv + p;
+  /* A 1x1 kernel reads each input once per tile: its broadcasts miss L1
+   * more (no reuse across taps), they cost as two loads.  Measured on the
+   * 1x1 convs of ResNet-50 at 56x56 and 28x28: tile 4x6 at 83-91% of peak,
+   * 2x14 at 73-80%. */
+  if (c->kh * c->kw == 1) loads += m->isa == KISA_NEON && c->ib % 4 == 0 ? p / 4.0 : p;
   double step = fmas / m->fma_ports;
   if (loads / m->load_ports > step) step = loads / m->load_ports;
   if (m->fma_lat > step) step = m->fma_lat;
@@ -139,13 +144,16 @@ static double tile_cost(const KConv *c, const IsaModel *m, int t, int p) {
  * (embedded broadcast), so accumulators and weights may fill all 32;
  * AVX2 keeps one broadcast register and may read weights from memory
  * operands; NEON holds one quad of inputs per pixel. */
-static int tile_regs(const IsaModel *m, int ib, int nv, int p) {
+static int tile_regs(const KConv *c, const IsaModel *m, int ib, int nv, int p) {
   /* With one input channel per block (plain NCHW input, the stem) a step
    * is one kernel tap, and the compilers keep the broadcast inputs of a
    * kernel row live across taps (stride 2: pixel p at tap k reads what
    * pixel p+1 reads at tap k-2): one more register per pixel, else they
    * spill (measured, 7x7/2 stem: tile 2x14 at 65% of peak, 2x8 at 93%). */
   int bc = ib == 1 ? p : 0;
+  /* 1x1: the compilers hold the broadcast in a register of its own (it
+   * feeds every vector of the pixel); 4x7 (33 registers) spilled */
+  if (c->kh * c->kw == 1 && !bc) bc = 1;
   if (m->isa == KISA_AVX512) return nv * p + nv + bc;
   if (m->isa == KISA_AVX2) return nv * p + 2 + bc;
   if (ib % 4 == 0) return nv * p + p + 1;
@@ -169,7 +177,7 @@ void kconv_tile(const KConv *c0, KIsa isa, KTile *tile) {
     for (int t = 1; t <= ocbt && t * nvb <= m->regs; t++)
       for (int p = 1; p <= c.ow && p <= 32; p++) {
         if (g % t != 0 && t % g != 0) continue;   /* tiles align with groups */
-        if (tile_regs(m, c.ib, t * nvb, p) > m->regs) continue;
+        if (tile_regs(&c, m, c.ib, t * nvb, p) > m->regs) continue;
         double cost = tile_cost(&c, m, t, p);
         /* ties: fewer, wider tiles (less loop overhead) */
         if (!tile->ocb || cost < best * 0.999) {
@@ -181,6 +189,23 @@ void kconv_tile(const KConv *c0, KIsa isa, KTile *tile) {
   }
   tile->icc = 0;
   kconv_tile_finish(&c, tile);
+}
+
+/* Weight lines to prefetch per input-channel step of tile t (the template's
+ * <ISA>_PF): 0 when all the weights fit one chunk (they stay in cache);
+ * else enough that the chunk after the current one is in L2 by the time
+ * the current one is done.  A chunk holds icc*kh*kw*ib*g lines of 16
+ * floats (g = kconv_wgroup); one pass over it runs oh*nt tiles of
+ * icc*kh*kw*ib/u steps (u input channels per step: the unroll for 16-wide
+ * input blocks, 1 for plain input).  Layers of small images with many
+ * channels wait on memory without it: 512 channels at 7x7 read 9.4 MB of
+ * weights once, and each chunk's first row stalled on them. */
+static int kconv_prefetch(const KConv *c, const KTile *t) {
+  if ((double)kconv_w_floats(c) * 4 <= KERN_W_BUDGET) return 0;
+  int u = c->ib == 16 ? (c->unroll > 0 ? c->unroll : 4) : 1;
+  long passes = (long)c->oh * cdiv(c->ow, t->px);
+  long lines = (long)kconv_wgroup(c) * u;
+  return (int)((lines + passes - 1) / passes);
 }
 
 void kconv_tile_finish(const KConv *c0, KTile *tile) {
@@ -195,6 +220,7 @@ void kconv_tile_finish(const KConv *c0, KTile *tile) {
     tile->icc = cdiv(icb, cdiv(icb, tile->icc));
   }
   if (tile->icc > icb) tile->icc = icb;
+  tile->pf = tile->pf < 0 ? 0 : tile->pf > 0 ? tile->pf : kconv_prefetch(&c, tile);
   int p = tile->px;
   tile->nt = cdiv(c.ow, p);
   tile->tl = tile->tr = -1;
@@ -345,9 +371,9 @@ void kconv_params(FILE *f, const KConv *c0, unsigned isas, const KTile *force) {
     } else {
       kconv_tile(&c, models[i].isa, &t);
     }
-    const char *names[6] = {"OCB", "PX", "ICC", "TL", "TR", "NT"};
-    int vals[6] = {t.ocb, t.px, t.icc, t.tl, t.tr, t.nt};
-    for (int j = 0; j < 6; j++) {
+    const char *names[7] = {"OCB", "PX", "ICC", "TL", "TR", "NT", "PF"};
+    int vals[7] = {t.ocb, t.px, t.icc, t.tl, t.tr, t.nt, t.pf};
+    for (int j = 0; j < 7; j++) {
       snprintf(key, sizeof key, "%s_%s", p, names[j]);
       kp(f, &first, key, "%d", vals[j]);
     }
@@ -528,6 +554,45 @@ void kwino_params(FILE *f, const KConv *c, int m, int t, const char *gemm_base, 
   kp(f, &first, "GEMM_BASE", "%s", gemm_base);
   kp(f, &first, "GEMM_N", "%d", gemm_n);
   kp(f, &first, "USZ", "%zu", kconv_w_floats(&g));
+}
+
+/* ---- strided 1x1 convs: subsample, then stride 1 ------------------------ */
+
+int ksub_applies(const KConv *c) {
+  return c->kh == 1 && c->kw == 1 && (c->sh > 1 || c->sw > 1) && c->pt == 0 && c->pl == 0 &&
+         c->ib == KERN_BLOCK && c->res != 2 && (long)(c->oh - 1) * c->sh < c->h &&
+         (long)(c->ow - 1) * c->sw < c->w;
+}
+
+KConv ksub_gemm(const KConv *c) {
+  KConv g = *c;
+  g.h = c->oh;
+  g.w = c->ow;
+  g.sh = g.sw = 1;
+  return g;
+}
+
+size_t ksub_scratch_floats(const KConv *c) {
+  return (size_t)cdiv(c->cin, KERN_BLOCK) * KERN_BLOCK * (size_t)c->oh * (size_t)c->ow;
+}
+
+void ksub_name(const KConv *c, char *buf, size_t n) {
+  char k[200];
+  kconv_name(c, k, sizeof k);
+  snprintf(buf, n, "sub_%s", k);
+}
+
+void ksub_params(FILE *f, const KConv *c, const char *gemm_base, int gemm_n) {
+  int first = 1;
+  kp(f, &first, "C", "%d", c->cin);
+  kp(f, &first, "H", "%d", c->h);
+  kp(f, &first, "W", "%d", c->w);
+  kp(f, &first, "OH", "%d", c->oh);
+  kp(f, &first, "OW", "%d", c->ow);
+  kp(f, &first, "SH", "%d", c->sh);
+  kp(f, &first, "SW", "%d", c->sw);
+  kp(f, &first, "GEMM_BASE", "%s", gemm_base);
+  kp(f, &first, "GEMM_N", "%d", gemm_n);
 }
 
 /* ---- m4 ------------------------------------------------------------------ */

@@ -56,8 +56,9 @@ typedef struct KConv {
 
 /* A register tile: ocb channel blocks x px pixels of one output row;
  * icc input blocks per cache chunk; tiles [tl, tr) of a row are interior
- * (touch no padding), nt tiles per row. */
-typedef struct KTile { int ocb, px, icc, tl, tr, nt; } KTile;
+ * (touch no padding), nt tiles per row; pf weight lines of the next chunk
+ * prefetched per input-channel step (0: none). */
+typedef struct KTile { int ocb, px, icc, tl, tr, nt, pf; } KTile;
 
 /* Describes a conv for kconv_* from its shape; returns 0, or -1 when the
  * fast path does not apply (dilation, groups, not 2-D...). */
@@ -68,8 +69,8 @@ int kconv_wgroup(const KConv *c);
 /* 1x1 stride-1 unpadded convs are run as one row of h*w pixels. */
 KConv kconv_canonical(const KConv *c);
 void kconv_tile(const KConv *c, KIsa isa, KTile *t);
-/* Completes a tile whose ocb and px are set: icc (when <= 0) and the
- * interior range. */
+/* Completes a tile whose ocb and px are set: icc (when <= 0), pf (when 0;
+ * -1 gives none) and the interior range. */
 void kconv_tile_finish(const KConv *c, KTile *t);
 /* "conv3x3s1p1_64_64_56x56_relu_res": op, shape class, epilogue. */
 void kconv_name(const KConv *c, char *buf, size_t n);
@@ -121,6 +122,15 @@ KConv kwino_gemm(const KConv *c, int m, int t);     /* the GEMM, as a conv */
 size_t kwino_scratch_floats(const KConv *c, int m, int t);
 void kwino_name(const KConv *c, int m, char *buf, size_t n);
 void kwino_params(FILE *f, const KConv *c, int m, int t, const char *gemm_base, int gemm_n);
+
+/* Strided 1x1 convs without padding (templates/k_sub_nchwc.m4): a
+ * subsample of the input into scratch, then the stride-1 1x1 kernel
+ * ksub_gemm() over one row of oh*ow pixels (its weights packed as c's). */
+int ksub_applies(const KConv *c);
+KConv ksub_gemm(const KConv *c);
+size_t ksub_scratch_floats(const KConv *c);
+void ksub_name(const KConv *c, char *buf, size_t n);
+void ksub_params(FILE *f, const KConv *c, const char *gemm_base, int gemm_n);
 
 /* Expands one kernel outside the emitter (tests, benchmarks): common.m4
  * and template_name (embedded, or from dir when not NULL) through m4 -P,

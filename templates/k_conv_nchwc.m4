@@ -58,9 +58,10 @@ m4_dnl   RC RC0 RH RW RSH RSW RTH RTW   the view (see r above)
 m4_dnl   ACT ACT_LO ACT_HI ACT_ALPHA    activation none|relu|clip|leakyrelu
 m4_dnl   UNROLL               input channels per inner-loop iteration
 m4_dnl   ISA_AVX512 ISA_AVX2 ISA_NEON   1: emit that body, with its tile
-m4_dnl   <ISA>_OCB <ISA>_PX <ISA>_ICC <ISA>_TL <ISA>_TR <ISA>_NT: tile blocks
-m4_dnl                        and pixels, ic chunk in blocks, first interior
-m4_dnl                        tile, end of the interior tiles, tiles per row
+m4_dnl   <ISA>_OCB <ISA>_PX <ISA>_ICC <ISA>_TL <ISA>_TR <ISA>_NT <ISA>_PF: tile
+m4_dnl                        blocks and pixels, ic chunk in blocks, first
+m4_dnl                        interior tile, end of the interior tiles, tiles
+m4_dnl                        per row, weight lines prefetched per step (0: none)
 m4_dnl   SCALAR_ICC           ic chunk of the portable body
 m4_dnl
 m4_dnl ---- derived constants (while one kernel is expanded) ----------------
@@ -71,8 +72,9 @@ m4_pushdef(<:RN_CB_WI:>, m4_eval(P_WG * 16))m4_dnl                   floats per 
 m4_pushdef(<:RN_CB_WGS:>, m4_eval(RN_CB_ICB * P_KH * P_KW * P_IB * P_WG * 16))m4_dnl  per group of w
 m4_pushdef(<:RN_CB_XCB:>, m4_eval(P_H * P_W * P_IB))m4_dnl           per input block
 m4_pushdef(<:RN_CB_YCB:>, m4_eval(P_OH * P_OW * 16))m4_dnl           per output block
+m4_pushdef(<:RN_CB_WTOT:>, m4_eval((RN_CB_OCBT + P_WG - 1) / P_WG * RN_CB_WGS))m4_dnl  all of w
 :>)
-m4_define(<:RN_CB_UNDERIVE:>, <:m4_popdef(<:RN_CB_ICB:>, <:RN_CB_OCBT:>, <:RN_CB_WI:>, <:RN_CB_WGS:>, <:RN_CB_XCB:>, <:RN_CB_YCB:>):>)
+m4_define(<:RN_CB_UNDERIVE:>, <:m4_popdef(<:RN_CB_ICB:>, <:RN_CB_OCBT:>, <:RN_CB_WI:>, <:RN_CB_WGS:>, <:RN_CB_XCB:>, <:RN_CB_YCB:>, <:RN_CB_WTOT:>):>)
 m4_define(<:RN_CB_MIN:>, <:m4_ifelse(m4_eval(<:($1) < ($2):>), 1, <:$1:>, <:$2:>):>)
 m4_dnl
 m4_dnl ---- vector operations per ISA; the generic names dispatch on RN_CB_ISA
@@ -85,6 +87,7 @@ m4_define(<:RN_V_AVX512_MAX:>, <:_mm512_max_ps($1, $2):>)
 m4_define(<:RN_V_AVX512_MIN:>, <:_mm512_min_ps($1, $2):>)
 m4_define(<:RN_V_AVX512_SET1:>, <:_mm512_set1_ps($1):>)
 m4_define(<:RN_V_AVX512_STORE:>, <:_mm512_storeu_ps($1, $2):>)
+m4_define(<:RN_V_AVX512_PF:>, <:_mm_prefetch((const char *)($1), _MM_HINT_T1):>)
 m4_define(<:RN_V_AVX512_LEAKY:>, <:_mm512_mask_blend_ps(_mm512_cmp_ps_mask($1, _mm512_setzero_ps(), _CMP_LT_OQ), $1, _mm512_mul_ps($1, $2)):>)
 m4_define(<:RN_V_AVX2_T:>, <:__m256:>)m4_define(<:RN_V_AVX2_L:>, 8)
 m4_define(<:RN_V_AVX2_LOAD:>, <:_mm256_loadu_ps($1):>)
@@ -95,6 +98,7 @@ m4_define(<:RN_V_AVX2_MAX:>, <:_mm256_max_ps($1, $2):>)
 m4_define(<:RN_V_AVX2_MIN:>, <:_mm256_min_ps($1, $2):>)
 m4_define(<:RN_V_AVX2_SET1:>, <:_mm256_set1_ps($1):>)
 m4_define(<:RN_V_AVX2_STORE:>, <:_mm256_storeu_ps($1, $2):>)
+m4_define(<:RN_V_AVX2_PF:>, <:_mm_prefetch((const char *)($1), _MM_HINT_T1):>)
 m4_define(<:RN_V_AVX2_LEAKY:>, <:_mm256_blendv_ps($1, _mm256_mul_ps($1, $2), _mm256_cmp_ps($1, _mm256_setzero_ps(), _CMP_LT_OQ)):>)
 m4_define(<:RN_V_NEON_T:>, <:float32x4_t:>)m4_define(<:RN_V_NEON_L:>, 4)
 m4_define(<:RN_V_NEON_LOAD:>, <:vld1q_f32($1):>)
@@ -106,6 +110,7 @@ m4_define(<:RN_V_NEON_MAX:>, <:vmaxq_f32($1, $2):>)
 m4_define(<:RN_V_NEON_MIN:>, <:vminq_f32($1, $2):>)
 m4_define(<:RN_V_NEON_SET1:>, <:vdupq_n_f32($1):>)
 m4_define(<:RN_V_NEON_STORE:>, <:vst1q_f32($1, $2):>)
+m4_define(<:RN_V_NEON_PF:>, <:__builtin_prefetch($1, 0, 2):>)
 m4_define(<:RN_V_NEON_LEAKY:>, <:vbslq_f32(vcltq_f32($1, vdupq_n_f32(0.0f)), vmulq_f32($1, $2), $1):>)
 m4_define(<:RN_VT:>, <:m4_indir(<:RN_V_:>RN_CB_ISA<:_T:>):>)
 m4_define(<:RN_VL:>, <:m4_indir(<:RN_V_:>RN_CB_ISA<:_L:>):>)
@@ -119,6 +124,7 @@ m4_define(<:RN_VMIN:>, <:m4_indir(<:RN_V_:>RN_CB_ISA<:_MIN:>, $@):>)
 m4_define(<:RN_VSET1:>, <:m4_indir(<:RN_V_:>RN_CB_ISA<:_SET1:>, $@):>)
 m4_define(<:RN_VSTORE:>, <:m4_indir(<:RN_V_:>RN_CB_ISA<:_STORE:>, $@):>)
 m4_define(<:RN_VLEAKY:>, <:m4_indir(<:RN_V_:>RN_CB_ISA<:_LEAKY:>, $@):>)
+m4_define(<:RN_VPF:>, <:m4_indir(<:RN_V_:>RN_CB_ISA<:_PF:>, $@):>)
 m4_dnl
 m4_dnl ---- the vector body -------------------------------------------------
 m4_dnl Accumulator of vector v (0 .. NV-1) and pixel p: a<v>_<p>; weight
@@ -131,6 +137,10 @@ m4_define(<:RN_CB_BLK:>, <:m4_eval(($1) / (16 / RN_VL)):>)
 m4_define(<:RN_CB_VOFF:>, <:m4_eval(RN_CB_BLK($1) / P_WG * RN_CB_WGS + RN_CB_BLK($1) % P_WG * 16 + ($1) % (16 / RN_VL) * RN_VL):>)
 m4_define(<:RN_CB_YOFF:>, <:m4_eval(RN_CB_BLK($1) * RN_CB_YCB + ($1) % (16 / RN_VL) * RN_VL):>)
 m4_dnl
+m4_dnl RN_CB_PF: RN_TPF prefetches of the weight stream (see RN_CB_GROUP),
+m4_dnl once per iteration of the input-channel loop of a step.
+m4_define(<:RN_CB_PF:>, <:RN_FOR(<:RN_Q:>, 0, RN_TPF, <:          if (pfo < pfe) { RN_VPF(w + pfo); pfo += 16; }
+:>):>)
 m4_dnl RN_CB_STEP_BCAST(wptr, npx, VALID, XADDR, U): one kernel tap, all IB
 m4_dnl input channels, in a loop unrolled U times.  XADDR(p, c) is the input
 m4_dnl element of channel c (a C expression) for pixel p; VALID(p) is 1 when
@@ -139,7 +149,7 @@ m4_define(<:RN_CB_STEP_BCAST:>, <:m4_ifelse(RN_CB_ANY(<:$3:>, $2), 1, <:      {
         int i;
         for (i = 0; i < P_IB; i += $5) {
           const float *wi = $1 + i * RN_CB_WI;
-RN_FOR(<:RN_U:>, 0, $5, <:          {
+RN_CB_PF()RN_FOR(<:RN_U:>, 0, $5, <:          {
 RN_FOR(<:RN_V:>, 0, RN_NV, <:            const RN_VT RN_CB_WV(RN_V) = RN_VLOAD(wi + m4_eval(RN_CB_VOFF(RN_V) + RN_U * RN_CB_WI));
 :>)RN_FOR(<:RN_P:>, 0, $2, <:m4_ifelse($3(RN_P), 1, <:            { const RN_VT bx = RN_VBCAST($4(RN_P, <:i + RN_U:>));
 RN_FOR(<:RN_V:>, 0, RN_NV, <:              RN_CB_ACC(RN_V, RN_P) = RN_VFMA(RN_CB_ACC(RN_V, RN_P), RN_CB_WV(RN_V), bx);
@@ -155,7 +165,7 @@ m4_define(<:RN_CB_STEP_LANE:>, <:m4_ifelse(RN_CB_ANY(<:$3:>, $2), 1, <:      {
         int i;
         for (i = 0; i < P_IB; i += 4) {
           const float *wi = $1 + i * RN_CB_WI;
-RN_FOR(<:RN_P:>, 0, $2, <:m4_ifelse($3(RN_P), 1,
+RN_CB_PF()RN_FOR(<:RN_P:>, 0, $2, <:m4_ifelse($3(RN_P), 1,
 <:          const RN_VT xq<::>RN_P = vld1q_f32(&$4(RN_P, <:i:>));
 :>):>)RN_FOR(<:RN_L:>, 0, 4, <:          {
 RN_FOR(<:RN_V:>, 0, RN_NV, <:            const RN_VT RN_CB_WV(RN_V) = RN_VLOAD(wi + m4_eval(RN_CB_VOFF(RN_V) + RN_L * RN_CB_WI));
@@ -261,6 +271,15 @@ m4_ifelse(P_RES<::>P_RV, 10, <:    const float *rb = r + yb;
 m4_ifelse(RN_CB_SINGLE, 1, <::>, <:      const int first = ic0 == 0, last = ic1 == RN_CB_ICB;
       (void)first; (void)last;
 :>)m4_dnl
+m4_ifelse(RN_TPF, 0, <::>, <:      /* the weights that follow this chunk in memory (the next chunk, or
+       * the next group's first): prefetched into L2 while this one is
+       * computed, RN_TPF lines per input-channel step, so that a layer whose
+       * weights come from memory streams them at an even pace instead of
+       * stalling at the start of every chunk */
+      size_t pfo = (size_t)(wg - w) + (size_t)ic1 * m4_eval(P_KH * P_KW * P_IB * RN_CB_WI);
+      const size_t pfe = pfo + m4_eval(RN_TICC * P_KH * P_KW * P_IB * RN_CB_WI) < RN_CB_WTOT ?
+          pfo + m4_eval(RN_TICC * P_KH * P_KW * P_IB * RN_CB_WI) : RN_CB_WTOT;
+:>)m4_dnl
       int oy;
       for (oy = 0; oy < P_OH; oy++) {
         const int kh0 = oy * P_SH - P_PT < 0 ? P_PT - oy * P_SH : 0;
@@ -285,7 +304,8 @@ m4_define(<:RN_CB_VEC_BODY:>, <:m4_pushdef(<:RN_CB_ISA:>, <:$1:>)m4_dnl
 m4_pushdef(<:RN_TOCB:>, RN_PV($1<:_OCB:>))m4_pushdef(<:RN_TPX:>, RN_PV($1<:_PX:>))m4_dnl
 m4_pushdef(<:RN_TICC:>, RN_PV($1<:_ICC:>))m4_pushdef(<:RN_TTL:>, RN_PV($1<:_TL:>))m4_dnl
 m4_pushdef(<:RN_TTR:>, RN_PV($1<:_TR:>))m4_pushdef(<:RN_TNT:>, RN_PV($1<:_NT:>))m4_dnl
-/* tile: RN_TOCB blocks x RN_TPX pixels, RN_TICC input blocks per chunk */
+m4_pushdef(<:RN_TPF:>, RN_PV($1<:_PF:>))m4_dnl
+/* tile: RN_TOCB blocks x RN_TPX pixels, RN_TICC input blocks per chunk, RN_TPF prefetches per step */
 RN_NOINLINE<::>static void RN_FNAME<::>(const float *restrict x, const float *restrict w,
     const float *restrict b, const float *r, float *y)
 {
@@ -297,7 +317,7 @@ RN_CB_GROUP(RN_TOCB)m4_dnl
 m4_ifelse(m4_eval(RN_CB_OCBT % RN_TOCB), 0, <::>, <:  ocb0 = m4_eval(RN_CB_OCBT - RN_CB_OCBT % RN_TOCB);
 RN_CB_GROUP(m4_eval(RN_CB_OCBT % RN_TOCB)):>)m4_dnl
 }
-m4_popdef(<:RN_TOCB:>, <:RN_TPX:>, <:RN_TICC:>, <:RN_TTL:>, <:RN_TTR:>, <:RN_TNT:>, <:RN_CB_ISA:>):>)
+m4_popdef(<:RN_TOCB:>, <:RN_TPX:>, <:RN_TICC:>, <:RN_TTL:>, <:RN_TTR:>, <:RN_TNT:>, <:RN_TPF:>, <:RN_CB_ISA:>):>)
 m4_dnl
 m4_dnl ---- the portable body ------------------------------------------------
 m4_dnl Plain loops over one output pixel and 16 channels; compilers vectorise

@@ -254,6 +254,40 @@ static void add_wino(const KConv *c, int m, double tol) {
   free(e); free(ref); free(x); free(w); free(b); free(r);
 }
 
+/* A strided 1x1 conv through k_sub_nchwc.m4: the case add_conv makes for
+ * c (same data and reference), run as the stride-1 kernel on the
+ * subsampled input, which gets a scratch buffer before y. */
+static void add_sub(const KConv *c, int inplace) {
+  add_conv(c, NULL, inplace, 0);
+  Case *k = &cases[ncases - 1];
+  KConv g = ksub_gemm(c);
+  char gname[200], *gp = NULL, *sp = NULL, *calls = NULL;
+  size_t len = 0;
+  snprintf(gname, sizeof gname, "%s_gemm", k->name);
+  FILE *f = open_memstream(&gp, &len);
+  kconv_params(f, &g, KISA_ALL, NULL);
+  fclose(f);
+  f = open_memstream(&sp, &len);
+  ksub_params(f, c, gname, 1);
+  fclose(f);
+  f = open_memstream(&calls, &len);
+  fprintf(f, "RN_KERNEL(<:CONVB:>, <:%s:>, <:1:>, <:%s:>)m4_dnl\nRN_KERNEL(<:CONVSUB:>, <:%s:>, <:1:>, <:%s:>)m4_dnl\n",
+          gname, gp, k->name, sp);
+  fclose(f);
+  free(gp);
+  free(sp);
+  k->calls = calls;
+  k->tmpl = "k_conv_nchwc.m4,k_sub_nchwc.m4";
+  k->op = "CONVSUB";
+  k->note = "subsample + 1x1";
+  snprintf(k->call, sizeof k->call, "a[0], a[1], a[2], a[3], y, (float *)a[4]");
+  k->buf[5] = k->buf[4];
+  k->n[5] = k->n[4];
+  k->n[4] = ksub_scratch_floats(c);
+  k->buf[4] = calloc(k->n[4], 4);
+  k->nbuf = 6;
+}
+
 /* A conv of the given shape; oh/ow from the pads. */
 static KConv conv(int ib, int cin, int cout, int h, int w, int kh, int kw, int sh, int sw,
                   int pt, int pl, int pb, int pr, int res, Act a) {
@@ -424,7 +458,7 @@ static void build_cases(void) {
   static const int couts[] = {16, 32, 53};
   for (size_t i = 0; i < sizeof widths / sizeof *widths; i++)
     for (size_t j = 0; j < sizeof couts / sizeof *couts; j++) {
-      KTile t = {2, 4, (i + j) % 2 ? 1 : 2, 0, 0, 0};
+      KTile t = {2, 4, (i + j) % 2 ? 1 : 2, 0, 0, 0, 0};
       KConv c = conv(16, 40, couts[j], 3, widths[i], 3, 3, 1, 1, 1, 1, 1, 1, (int)(i + j) % 2,
                      ACT_RELU);
       c.wg = j == 2 ? 4 : 2;
@@ -466,8 +500,23 @@ static void build_cases(void) {
     c.rsw = i / 2 % 2;
     c.rh = c.rsh + (c.oh - 1) * c.rth + 1 + i % 2;
     c.rw = c.rsw + (c.ow - 1) * c.rtw + 1;
-    KTile t = {1, 3, 1, 0, 0, 0};
+    KTile t = {1, 3, 1, 0, 0, 0, 0};
     add_conv(&c, i >= 4 ? &t : NULL, 0, i == 3);
+  }
+  /* 3a. strided 1x1 convs as subsample + stride 1: ResNet's downsampling
+   * (stride 2, odd and even sizes), unequal strides, a residual in place,
+   * odd channel counts */
+  {
+    KConv d[] = {
+      conv(16, 64, 128, 14, 14, 1, 1, 2, 2, 0, 0, 0, 0, 0, ACT_NONE),
+      conv(16, 40, 53, 9, 11, 1, 1, 2, 3, 0, 0, 0, 0, 1, ACT_RELU),
+      conv(16, 17, 32, 7, 7, 1, 1, 3, 1, 0, 0, 0, 0, 1, ACT_NONE),
+      conv(16, 256, 512, 6, 6, 1, 1, 2, 2, 0, 0, 0, 0, 0, ACT_RELU),
+    };
+    for (size_t i = 0; i < sizeof d / sizeof *d; i++) {
+      if (!ksub_applies(&d[i])) abort();   /* the cases are of its class */
+      add_sub(&d[i], i == 1);
+    }
   }
   /* 3b. Winograd: F(4x4) and F(2x2) on sizes below, equal to, above and a
    * multiple of the tile (edge tiles cut), odd channels, several chunks of
