@@ -13,7 +13,7 @@
  * compared under the same load; on a shared machine only such
  * comparisons mean something.  Timing uses thread CPU time (peak.h).
  *
- * usage: kbench [--filter SUBSTR] [--tile OCB,PX[,ICC[,PF]]]... [--unroll N]...
+ * usage: kbench [--filter SUBSTR] [--tile OCB,PX[,ICC[,PF[,PFK]]]]... [--unroll N]...
  *               [--wg G] [--isa LIST] [--cflags FLAGS] [--rounds N] [--keep DIR]
  *               [--cold]
  * --cold writes 64 MB before every call, so that weights and activations
@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--tile") && i + 1 < argc && ntile < MAXV) {
       KTile *t = &tiles[ntile];
       memset(t, 0, sizeof *t);
-      if (sscanf(argv[++i], "%d,%d,%d,%d", &t->ocb, &t->px, &t->icc, &t->pf) >= 2) ntile++;
+      if (sscanf(argv[++i], "%d,%d,%d,%d,%d", &t->ocb, &t->px, &t->icc, &t->pf, &t->pfk) >= 2) ntile++;
     } else if (!strcmp(argv[i], "--unroll") && i + 1 < argc && nunroll < MAXV)
       unrolls[nunroll++] = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--isa") && i + 1 < argc) isas = (unsigned)kisa_parse(argv[++i]);
@@ -180,7 +180,7 @@ int main(int argc, char **argv) {
       KTile t;
       if (ntile) { t = tiles[v % ntile]; kconv_tile_finish(&c, &t); }
       else kconv_tile(&c, KISA_AVX512, &t);
-      fprintf(f, "\"%dx%d/%d/%d u%d\", ", t.ocb, t.px, t.icc, t.pf, nunroll ? unrolls[v / (ntile ? ntile : 1)] : 4);
+      fprintf(f, "\"%dx%d/%d/%d:%d u%d\", ", t.ocb, t.px, t.icc, t.pf, t.pfk, nunroll ? unrolls[v / (ntile ? ntile : 1)] : 4);
     }
     fprintf(f, "};\n    static const kfn fn[] = {");
     for (int v = 0; v < nvar; v++) fprintf(f, "%s_v%d__simd_1, ", name, v);

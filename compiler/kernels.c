@@ -121,6 +121,7 @@ KConv kconv_canonical(const KConv *c) {
 }
 
 static int cdiv(int a, int b) { return (a + b - 1) / b; }
+static int kconv_streams(const KConv *c);
 
 #define KERN_WGROUP 2
 
@@ -186,6 +187,7 @@ void kconv_tile(const KConv *c0, KIsa isa, KTile *tile) {
     for (int t = 1; t <= ocbt && t * nvb <= m->regs; t++)
       for (int p = 1; p <= c.ow && p <= 32; p++) {
         if (g % t != 0 && t % g != 0) continue;   /* tiles align with groups */
+        if (t > 2 && kconv_streams(&c)) continue;
         if (tile_regs(&c, m, c.ib, t * nvb, p) > m->regs) continue;
         double cost = tile_cost(&c, m, t, p);
         /* ties: fewer, wider tiles (less loop overhead) */
@@ -200,21 +202,47 @@ void kconv_tile(const KConv *c0, KIsa isa, KTile *tile) {
   kconv_tile_finish(&c, tile);
 }
 
-/* Weight lines to prefetch per input-channel step of tile t (the template's
- * <ISA>_PF): 0 when all the weights fit one chunk (they stay in cache);
- * else enough that the chunk after the current one is in L2 by the time
- * the current one is done.  A chunk holds icc*kh*kw*ib*g lines of 16
- * floats (g = kconv_wgroup); one pass over it runs oh*nt tiles of
- * icc*kh*kw*ib/u steps (u input channels per step: the unroll for 16-wide
- * input blocks, 1 for plain input).  Layers of small images with many
- * channels wait on memory without it: 512 channels at 7x7 read 9.4 MB of
- * weights once, and each chunk's first row stalled on them. */
-static int kconv_prefetch(const KConv *c, const KTile *t) {
-  if ((double)kconv_w_floats(c) * 4 <= KERN_W_BUDGET) return 0;
-  int u = c->ib == 16 ? (c->unroll > 0 ? c->unroll : 4) : 1;
-  long passes = (long)c->oh * cdiv(c->ow, t->px);
-  long lines = (long)kconv_wgroup(c) * u;
-  return (int)((lines + passes - 1) / passes);
+/* Is c's weight stream the bound?  Its weights do not stay in L2 and each
+ * weight serves few output pixels (64 or fewer: at most 32 FLOPs per byte,
+ * near this class of machine's FLOPs per byte of memory bandwidth).  Such
+ * layers (512 channels at 7x7) take tiles of at most 2 output blocks, so
+ * that their chunks fit L1 (3x3: one input block, 18 KB) and the rows
+ * after the first read their weights from L1, leaving the fill buffers to
+ * the prefetch of the next chunk.  kbench --cold, 3x3 512 -> 512 at 7x7: tile
+ * 4x7 in chunks of 7 blocks 2.18 ms, 2x7 in chunks of 1 with the spread
+ * prefetch 2.00 ms. */
+static int kconv_streams(const KConv *c) {
+  return (double)kconv_w_floats(c) * 4 > KERN_W_BUDGET && (long)c->oh * c->ow <= 64;
+}
+
+/* The prefetch of tile t (the template's <ISA>_PF, <ISA>_PFK): pf weight
+ * lines of the next chunk every pfk iterations of the input-channel loop,
+ * so that the next chunk arrives in L2 evenly over the current one; none
+ * (pf 0) when all the weights stay in L2.  A chunk holds icc*kh*kw*ib*g
+ * lines of 16 floats (g = kconv_wgroup); one pass over it runs, per output
+ * row, kh*icc*kw steps per tile, each of ib/u iterations (u: the unroll,
+ * for interior tiles of blocked input; edge tiles and plain input: 1).
+ * Bursts cost: they hold the fill buffers that the current chunk's loads
+ * need (2x7 tiles at 7x7: 1 line per iteration 2.00 ms, 2 per iteration
+ * 2.22 ms). */
+static void kconv_prefetch(const KConv *c, KTile *t) {
+  t->pfk = 1;
+  if ((double)kconv_w_floats(c) * 4 <= KERN_W_BUDGET) {
+    t->pf = 0;
+    return;
+  }
+  int u = c->ib == KERN_BLOCK ? (c->unroll > 0 ? c->unroll : 4) : 1;
+  if (c->ib % u != 0) u = 1;
+  long inner = t->tr - t->tl, edge = t->nt - inner;
+  long iters = (long)c->oh * t->icc * c->kh * c->kw * (inner * (c->ib / u) + edge * c->ib);
+  long lines = (long)t->icc * c->kh * c->kw * c->ib * kconv_wgroup(c);
+  if (iters < 1) iters = 1;
+  if (lines > iters) {
+    t->pf = (int)((lines + iters - 1) / iters);
+  } else {
+    t->pf = 1;
+    t->pfk = (int)(iters / lines);
+  }
 }
 
 void kconv_tile_finish(const KConv *c0, KTile *tile) {
@@ -229,7 +257,6 @@ void kconv_tile_finish(const KConv *c0, KTile *tile) {
     tile->icc = cdiv(icb, cdiv(icb, tile->icc));
   }
   if (tile->icc > icb) tile->icc = icb;
-  tile->pf = tile->pf < 0 ? 0 : tile->pf > 0 ? tile->pf : kconv_prefetch(&c, tile);
   int p = tile->px;
   tile->nt = cdiv(c.ow, p);
   tile->tl = tile->tr = -1;
@@ -241,6 +268,14 @@ void kconv_tile_finish(const KConv *c0, KTile *tile) {
     if (inner) tile->tr = t + 1;
   }
   if (tile->tl < 0) tile->tl = tile->tr = tile->nt;
+  if (tile->pf < 0) {
+    tile->pf = 0;
+    tile->pfk = 1;
+  } else if (tile->pf == 0) {
+    kconv_prefetch(&c, tile);
+  } else if (tile->pfk < 1) {
+    tile->pfk = 1;
+  }
 }
 
 static const char *act_name(Act a) {
@@ -380,9 +415,9 @@ void kconv_params(FILE *f, const KConv *c0, unsigned isas, const KTile *force) {
     } else {
       kconv_tile(&c, models[i].isa, &t);
     }
-    const char *names[7] = {"OCB", "PX", "ICC", "TL", "TR", "NT", "PF"};
-    int vals[7] = {t.ocb, t.px, t.icc, t.tl, t.tr, t.nt, t.pf};
-    for (int j = 0; j < 7; j++) {
+    const char *names[8] = {"OCB", "PX", "ICC", "TL", "TR", "NT", "PF", "PFK"};
+    int vals[8] = {t.ocb, t.px, t.icc, t.tl, t.tr, t.nt, t.pf, t.pfk};
+    for (int j = 0; j < 8; j++) {
       snprintf(key, sizeof key, "%s_%s", p, names[j]);
       kp(f, &first, key, "%d", vals[j]);
     }

@@ -57,8 +57,8 @@ typedef struct KConv {
 /* A register tile: ocb channel blocks x px pixels of one output row;
  * icc input blocks per cache chunk; tiles [tl, tr) of a row are interior
  * (touch no padding), nt tiles per row; pf weight lines of the next chunk
- * prefetched per input-channel step (0: none). */
-typedef struct KTile { int ocb, px, icc, tl, tr, nt, pf; } KTile;
+ * prefetched every pfk iterations of the input-channel loop (pf 0: none). */
+typedef struct KTile { int ocb, px, icc, tl, tr, nt, pf, pfk; } KTile;
 
 /* Describes a conv for kconv_* from its shape; returns 0, or -1 when the
  * fast path does not apply (dilation, groups, not 2-D...). */
@@ -69,8 +69,8 @@ int kconv_wgroup(const KConv *c);
 /* 1x1 stride-1 unpadded convs are run as one row of h*w pixels. */
 KConv kconv_canonical(const KConv *c);
 void kconv_tile(const KConv *c, KIsa isa, KTile *t);
-/* Completes a tile whose ocb and px are set: icc (when <= 0), pf (when 0;
- * -1 gives none) and the interior range. */
+/* Completes a tile whose ocb and px are set: icc (when <= 0), pf and pfk
+ * (when pf is 0; pf -1 gives none) and the interior range. */
 void kconv_tile_finish(const KConv *c, KTile *t);
 /* "conv3x3s1p1_64_64_56x56_relu_res": op, shape class, epilogue. */
 void kconv_name(const KConv *c, char *buf, size_t n);

@@ -58,10 +58,11 @@ m4_dnl   RC RC0 RH RW RSH RSW RTH RTW   the view (see r above)
 m4_dnl   ACT ACT_LO ACT_HI ACT_ALPHA    activation none|relu|clip|leakyrelu
 m4_dnl   UNROLL               input channels per inner-loop iteration
 m4_dnl   ISA_AVX512 ISA_AVX2 ISA_NEON   1: emit that body, with its tile
-m4_dnl   <ISA>_OCB <ISA>_PX <ISA>_ICC <ISA>_TL <ISA>_TR <ISA>_NT <ISA>_PF: tile
-m4_dnl                        blocks and pixels, ic chunk in blocks, first
+m4_dnl   <ISA>_OCB <ISA>_PX <ISA>_ICC <ISA>_TL <ISA>_TR <ISA>_NT <ISA>_PF <ISA>_PFK:
+m4_dnl                        tile blocks and pixels, ic chunk in blocks, first
 m4_dnl                        interior tile, end of the interior tiles, tiles
-m4_dnl                        per row, weight lines prefetched per step (0: none)
+m4_dnl                        per row, weight lines prefetched (0: none) every
+m4_dnl                        PFK iterations of the input-channel loop
 m4_dnl   SCALAR_ICC           ic chunk of the portable body
 m4_dnl
 m4_dnl ---- derived constants (while one kernel is expanded) ----------------
@@ -137,9 +138,13 @@ m4_define(<:RN_CB_BLK:>, <:m4_eval(($1) / (16 / RN_VL)):>)
 m4_define(<:RN_CB_VOFF:>, <:m4_eval(RN_CB_BLK($1) / P_WG * RN_CB_WGS + RN_CB_BLK($1) % P_WG * 16 + ($1) % (16 / RN_VL) * RN_VL):>)
 m4_define(<:RN_CB_YOFF:>, <:m4_eval(RN_CB_BLK($1) * RN_CB_YCB + ($1) % (16 / RN_VL) * RN_VL):>)
 m4_dnl
-m4_dnl RN_CB_PF: RN_TPF prefetches of the weight stream (see RN_CB_GROUP),
-m4_dnl once per iteration of the input-channel loop of a step.
-m4_define(<:RN_CB_PF:>, <:RN_FOR(<:RN_Q:>, 0, RN_TPF, <:          if (pfo < pfe) { RN_VPF(w + pfo); pfo += 16; }
+m4_dnl RN_CB_PF: RN_TPF prefetches of the weight stream (see RN_CB_GROUP)
+m4_dnl every RN_TPFK iterations of the input-channel loop of a step.
+m4_define(<:RN_CB_PF1:>, <:RN_FOR(<:RN_Q:>, 0, RN_TPF, <:          if (pfo < pfe) { RN_VPF(w + pfo); pfo += 16; }
+:>):>)
+m4_define(<:RN_CB_PF:>, <:m4_ifelse(RN_TPF, 0, <::>, RN_TPFK, 1, <:RN_CB_PF1():>, <:          if (++pfc == RN_TPFK) {
+            pfc = 0;
+RN_CB_PF1()          }
 :>):>)
 m4_dnl RN_CB_STEP_BCAST(wptr, npx, VALID, XADDR, U): one kernel tap, all IB
 m4_dnl input channels, in a loop unrolled U times.  XADDR(p, c) is the input
@@ -273,12 +278,14 @@ m4_ifelse(RN_CB_SINGLE, 1, <::>, <:      const int first = ic0 == 0, last = ic1 
 :>)m4_dnl
 m4_ifelse(RN_TPF, 0, <::>, <:      /* the weights that follow this chunk in memory (the next chunk, or
        * the next group's first): prefetched into L2 while this one is
-       * computed, RN_TPF lines per input-channel step, so that a layer whose
+       * computed, RN_TPF line(s) every RN_TPFK input-channel iteration(s), so that a layer whose
        * weights come from memory streams them at an even pace instead of
        * stalling at the start of every chunk */
       size_t pfo = (size_t)(wg - w) + (size_t)ic1 * m4_eval(P_KH * P_KW * P_IB * RN_CB_WI);
       const size_t pfe = pfo + m4_eval(RN_TICC * P_KH * P_KW * P_IB * RN_CB_WI) < RN_CB_WTOT ?
           pfo + m4_eval(RN_TICC * P_KH * P_KW * P_IB * RN_CB_WI) : RN_CB_WTOT;
+m4_ifelse(RN_TPFK, 1, <::>, <:      int pfc = 0;
+:>)m4_dnl
 :>)m4_dnl
       int oy;
       for (oy = 0; oy < P_OH; oy++) {
@@ -304,8 +311,8 @@ m4_define(<:RN_CB_VEC_BODY:>, <:m4_pushdef(<:RN_CB_ISA:>, <:$1:>)m4_dnl
 m4_pushdef(<:RN_TOCB:>, RN_PV($1<:_OCB:>))m4_pushdef(<:RN_TPX:>, RN_PV($1<:_PX:>))m4_dnl
 m4_pushdef(<:RN_TICC:>, RN_PV($1<:_ICC:>))m4_pushdef(<:RN_TTL:>, RN_PV($1<:_TL:>))m4_dnl
 m4_pushdef(<:RN_TTR:>, RN_PV($1<:_TR:>))m4_pushdef(<:RN_TNT:>, RN_PV($1<:_NT:>))m4_dnl
-m4_pushdef(<:RN_TPF:>, RN_PV($1<:_PF:>))m4_dnl
-/* tile: RN_TOCB blocks x RN_TPX pixels, RN_TICC input blocks per chunk, RN_TPF prefetches per step */
+m4_pushdef(<:RN_TPF:>, RN_PV($1<:_PF:>))m4_pushdef(<:RN_TPFK:>, RN_PV($1<:_PFK:>))m4_dnl
+/* tile: RN_TOCB blocks x RN_TPX pixels, RN_TICC input blocks per chunk, prefetch RN_TPF/RN_TPFK */
 RN_NOINLINE<::>static void RN_FNAME<::>(const float *restrict x, const float *restrict w,
     const float *restrict b, const float *r, float *y)
 {
@@ -317,7 +324,7 @@ RN_CB_GROUP(RN_TOCB)m4_dnl
 m4_ifelse(m4_eval(RN_CB_OCBT % RN_TOCB), 0, <::>, <:  ocb0 = m4_eval(RN_CB_OCBT - RN_CB_OCBT % RN_TOCB);
 RN_CB_GROUP(m4_eval(RN_CB_OCBT % RN_TOCB)):>)m4_dnl
 }
-m4_popdef(<:RN_TOCB:>, <:RN_TPX:>, <:RN_TICC:>, <:RN_TTL:>, <:RN_TTR:>, <:RN_TNT:>, <:RN_TPF:>, <:RN_CB_ISA:>):>)
+m4_popdef(<:RN_TOCB:>, <:RN_TPX:>, <:RN_TICC:>, <:RN_TTL:>, <:RN_TTR:>, <:RN_TNT:>, <:RN_TPF:>, <:RN_TPFK:>, <:RN_CB_ISA:>):>)
 m4_dnl
 m4_dnl ---- the portable body ------------------------------------------------
 m4_dnl Plain loops over one output pixel and 16 channels; compilers vectorise

@@ -453,12 +453,13 @@ static void build_cases(void) {
   /* 2. conv, forced tiles of 2 blocks x 4 pixels, one or two input blocks
    * per chunk (partial sums pass through y): widths below, equal to, above
    * and a multiple of the tile, channel blocks likewise; 3x3 pad 1 (edges
-   * on both sides) and 1x1 (none) */
+   * on both sides) and 1x1 (none); the weight prefetch forced on (1 or 2
+   * lines every 1-3 iterations: it must not change a result) */
   static const int widths[] = {3, 4, 5, 8};
   static const int couts[] = {16, 32, 53};
   for (size_t i = 0; i < sizeof widths / sizeof *widths; i++)
     for (size_t j = 0; j < sizeof couts / sizeof *couts; j++) {
-      KTile t = {2, 4, (i + j) % 2 ? 1 : 2, 0, 0, 0, 0};
+      KTile t = {2, 4, (i + j) % 2 ? 1 : 2, 0, 0, 0, (int)(i + j) % 3, 1 + (int)i % 3};
       KConv c = conv(16, 40, couts[j], 3, widths[i], 3, 3, 1, 1, 1, 1, 1, 1, (int)(i + j) % 2,
                      ACT_RELU);
       c.wg = j == 2 ? 4 : 2;
@@ -500,7 +501,7 @@ static void build_cases(void) {
     c.rsw = i / 2 % 2;
     c.rh = c.rsh + (c.oh - 1) * c.rth + 1 + i % 2;
     c.rw = c.rsw + (c.ow - 1) * c.rtw + 1;
-    KTile t = {1, 3, 1, 0, 0, 0, 0};
+    KTile t = {1, 3, 1, 0, 0, 0, 0, 0};
     add_conv(&c, i >= 4 ? &t : NULL, 0, i == 3);
   }
   /* 3a. strided 1x1 convs as subsample + stride 1: ResNet's downsampling
