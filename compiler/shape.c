@@ -241,6 +241,10 @@ void shape_slice_params(const Node *n, Tensor *const *in, int64_t *start, int64_
       cnt = b > e ? (b - e - 1) / (-s) + 1 : 0;
     }
     if (cnt == 0) b = 0;
+    /* a step taken at most once is never applied: 1, so that kernels may
+     * multiply it by a stride (a step of 2^61 over one element would
+     * overflow there) */
+    if (cnt <= 1) s = 1;
     start[a] = b;
     step[a] = s;
     len[a] = cnt;
