@@ -43,6 +43,17 @@ def cpu_name():
     return platform.processor() or 'unknown'
 
 
+def cpu_flags():
+    try:
+        for line in open('/proc/cpuinfo'):
+            if line.startswith('flags'):
+                have = line.split(':', 1)[1].split()
+                return ', '.join(f for f in ('avx512f', 'avx512_vnni', 'avx512_bf16', 'avx2', 'fma') if f in have)
+    except OSError:
+        pass
+    return 'flags unknown'
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--rounds', type=int, default=5)
@@ -68,7 +79,8 @@ def main():
         m = re.search(r'([0-9.]+)\s*GFLOP', sh(f'{work}/peak'))
         peak = float(m.group(1)) if m else None
 
-    rows = []
+    load0 = os.getloadavg()[0]
+    rows, direct, memory = [], [], []
     for name in a.models.split(','):
         d = os.path.join(work, name)
         onnx = os.path.join(work, name + '.onnx')
@@ -118,6 +130,28 @@ def main():
         mn = {k: min(v) for k, v in t.items()}
         mn['resnetc'] = min(rmin)
         rows.append(dict(name=name, macs=macs, med=med, mn=mn, err=err))
+
+        # peak resident memory of the generated binary, one run, against
+        # the weights and the arena it must hold anyway
+        hdr = open(os.path.join(d, name + '.h')).read()
+        arena = int(re.search(r'#define %s_ARENA_BYTES (\d+)' % name, hdr).group(1))
+        wfile = os.path.join(d, name + '.weights')
+        wbytes = os.path.getsize(wfile) if os.path.exists(wfile) else \
+            int(re.search(r'#define %s_WEIGHTS_BYTES (\d+)' % name, hdr).group(1))
+        rss = subprocess.run(['/usr/bin/time', '-f', '%M', exe, inp, f'{d}/out.bin'], check=True,
+                             capture_output=True, text=True).stderr.strip().splitlines()[-1]
+        memory.append(dict(name=name, rss=int(rss) * 1024, weights=wbytes, arena=arena))
+
+        # the direct method's stride-1 3x3 convs, from the per-layer profile
+        dd = d + '-direct'
+        sh(f'{resnetc} {onnx} -o {dd} --name {name} --winograd off -q && make -s -C {dd} profile')
+        prof = sh(f'{dd}/{name}_profile --bench 20 {inp}') + ''
+        for m in re.finditer(r"^\s*\d+\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)%\s+\d+\s+\d+ Conv '([^']*)': "
+                             r"\[1,(\d+),(\d+),(\d+)\] \[(\d+),\d+,3,3\].*-> \[1,\d+,(\d+),(\d+)\]", prof, re.M):
+            ms, gf, pct, lname, c, h, w, k, oh, ow = m.groups()
+            if (h, w) == (oh, ow):
+                direct.append(dict(model=name, layer=lname, shape=f'{c} -> {k}, {h}x{w}', ms=float(ms),
+                                   gf=float(gf), pct=float(pct)))
         print(f"{name}: resnetc {med['resnetc']:.2f} ms, ORT {med['onnxruntime']:.2f} ms, "
               f"PyTorch {med['pytorch']:.2f} ms, ratio {med['resnetc'] / med['onnxruntime']:.2f}", flush=True)
 
@@ -125,12 +159,15 @@ def main():
     lines = [
         '# Benchmarks',
         '',
-        'Made by `bench/run.sh` (`/usr/bin/python3 bench/bench.py` after installing onnxruntime-node), '
+        f'Made by `{" ".join(["bench/run.sh"] + sys.argv[1:])}`' +
+        ' (`/usr/bin/python3 bench/bench.py` after installing onnxruntime-node), '
         f'{time.strftime("%Y-%m-%d")}. Batch 1, float32, one thread, engines interleaved in '
         f'{a.rounds} rounds of {a.runs} runs each. Latency in ms; ratio = resnetc / ONNX Runtime '
         '(median); GFLOP/s = 2 x multiply-adds / median.',
         '',
-        f'- Machine: {cpu_name()}, {os.cpu_count()} cores (shared; medians and ratios, not absolute times, are what to read)',
+        f'- Machine: {cpu_name()} ({cpu_flags()}), {os.cpu_count()} cores, shared: load average '
+        f'{load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (medians and ratios, not absolute '
+        'times, are what to read)',
         f'- resnetc: generated C built with `{cc}`, `-O3 -march=native`',
         f'- ONNX Runtime: onnxruntime-node {ort_version} (CPU, graph optimisation level all)',
         f'- PyTorch: {torch.__version__} (TorchScript traced, frozen, optimize_for_inference)',
@@ -147,6 +184,45 @@ def main():
                      f"{md['onnxruntime']:.2f} / {mn['onnxruntime']:.2f} | {md['pytorch']:.2f} / {mn['pytorch']:.2f} | "
                      f"**{md['resnetc'] / md['onnxruntime']:.2f}** | {gf:.1f} | {pct} | "
                      f"{r['err']['resnetc']:.1e}, {r['err']['onnxruntime']:.1e} |")
+    lines += [
+        '',
+        '"% of peak" counts the multiply-adds of the direct method; Winograd layers (`--winograd auto`, '
+        'the default) do fewer, so the figure can pass 100% for them.',
+        '',
+        '## Stride-1 3x3 convolutions, direct method',
+        '',
+        'The same models compiled with `--winograd off`, built with `make profile`, run with '
+        '`NAME_profile --bench 20`: per layer, the mean time over its calls and the share of the FMA peak '
+        'the profile measures itself.',
+        '',
+        '| model | channels, output size | layers | ms per layer | GFLOP/s | % of peak: mean (lowest) |',
+        '|---|---|---|---|---|---|',
+    ]
+    groups = {}
+    for r in direct:
+        groups.setdefault((r['model'], r['shape']), []).append(r)
+    for (model, shape), g in groups.items():
+        lines.append(f"| {model} | {shape} | {len(g)} | {statistics.mean(r['ms'] for r in g):.3f} | "
+                     f"{statistics.mean(r['gf'] for r in g):.1f} | {statistics.mean(r['pct'] for r in g):.1f}% "
+                     f"({min(r['pct'] for r in g):.1f}%) |")
+    if direct:
+        lo = min(direct, key=lambda r: r['pct'])
+        lines += ['', f"Lowest layer: {lo['pct']:.1f}% ({lo['model']} `{lo['layer']}`); median "
+                      f"{statistics.median(r['pct'] for r in direct):.1f}% over {len(direct)} layers."]
+    lines += [
+        '',
+        '## Peak resident memory of the generated binary',
+        '',
+        'The driver run once (`/usr/bin/time -f %M`), the weights blob read into memory: what it needs beyond '
+        'the weights and the arena is the code, the stack, libc and the input and output buffers.',
+        '',
+        '| model | weights | arena | peak RSS | RSS - weights - arena |',
+        '|---|---|---|---|---|',
+    ]
+    mib = lambda b: f'{b / 2**20:.1f} MiB'
+    for r in memory:
+        lines.append(f"| {r['name']} | {mib(r['weights'])} | {mib(r['arena'])} | {mib(r['rss'])} | "
+                     f"{mib(r['rss'] - r['weights'] - r['arena'])} |")
     lines.append('')
     with open(a.out + '.tmp', 'w') as f:
         f.write('\n'.join(lines))
