@@ -14,7 +14,6 @@
  *    away; the small ones are run and compared with their output_0.pb.
  * Without ../shared the program exits 77 (skipped).
  */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include <time.h>
 
 #include "front_onnx.h"
+#include "onnxcases.h"
 #include "shape.h"
 #include "testutil.h"
 
@@ -93,66 +93,15 @@ static int compare(const Tensor *t, const void *got, const Tensor *ref, char *wh
   return 0;
 }
 
-/* ---- the manifest ------------------------------------------------------- */
-
-/* The ops of a case from MANIFEST.tsv; NULL if the case is not listed. */
-static char *manifest_ops(const char *manifest, const char *name, char *buf, size_t n) {
-  size_t ln = strlen(name);
-  for (const char *p = manifest; p && *p;) {
-    const char *eol = strchr(p, '\n');
-    if (!strncmp(p, name, ln) && p[ln] == '\t') {
-      const char *o = p + ln + 1, *e = strchr(o, '\t');
-      if (!e || (eol && e > eol)) return NULL;
-      size_t k = (size_t)(e - o) < n - 1 ? (size_t)(e - o) : n - 1;
-      memcpy(buf, o, k);
-      buf[k] = 0;
-      return buf;
-    }
-    p = eol ? eol + 1 : NULL;
-  }
-  return NULL;
-}
-
-/* The first op of the list not in ops.def (Constant is handled by the
- * front end), or NULL when all are supported. */
-static const char *unsupported_op(char *ops) {
-  for (char *tok = strtok(ops, ","); tok; tok = strtok(NULL, ","))
-    if (strcmp(tok, "Constant") && op_from_onnx(tok) < 0) return tok;
-  return NULL;
-}
-
 /* ---- one case ----------------------------------------------------------- */
-
-/* Inputs that decide output shapes (Reshape's shape, Slice's starts...).
- * resnetc compiles static shapes, so where a test feeds them as graph
- * inputs, the harness freezes them: they become constants holding the
- * test's values before folding, as a user would pass them. */
-static int is_shape_param(const Node *n, int slot) {
-  switch (n->op) {
-  case OP_RESHAPE: case OP_SQUEEZE: case OP_UNSQUEEZE: return slot == 1;
-  case OP_SLICE: return slot >= 1;
-  case OP_PAD: return slot == 1 || slot == 3;
-  case OP_CONSTANTOFSHAPE: return slot == 0;
-  case OP_DROPOUT: return slot == 2;
-  default: return 0;
-  }
-}
-
-static int freezes(Graph *g, const Tensor *t) {
-  for (int i = 0; i < g->nnodes; i++)
-    for (int j = 0; j < g->nodes[i]->nin; j++)
-      if (g->nodes[i]->in[j] == t && is_shape_param(g->nodes[i], j)) return 1;
-  return 0;
-}
 
 typedef enum { R_PASS, R_FAIL, R_SKIP } Result;
 
-static Result run_case(const char *dir, char *why, size_t nw, int *frozen) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/model.onnx", dir);
+static Result run_case(const OnnxCase *c, char *why, size_t nw, int *frozen) {
+  char path[5000];
   ir_quiet = !getenv("RN_VERBOSE");
   OnnxOptions o = {1, 0};
-  Graph *g = onnx_load(path, &o);
+  Graph *g = onnx_load(oc_model_path(c, path, sizeof path), &o);
   if (!g) {
     snprintf(why, nw, "onnx_load failed");
     ir_quiet = 0;
@@ -161,6 +110,7 @@ static Result run_case(const char *dir, char *why, size_t nw, int *frozen) {
   Result res = R_FAIL;
   void **outs = calloc((size_t)g->noutputs + 1, sizeof *outs);
   const void **ins = calloc((size_t)g->ninputs + 1, sizeof *ins);
+  Tensor **run = calloc((size_t)g->ninputs + 1, sizeof *run);
   IrTry t;
   if (ir_try_begin(&t)) {
     snprintf(why, nw, "%s", t.msg);
@@ -168,23 +118,8 @@ static Result run_case(const char *dir, char *why, size_t nw, int *frozen) {
     goto done;
   }
   /* read all inputs; freeze the shape-deciding ones */
-  int nrun = 0;
-  for (int i = 0; i < g->ninputs; i++) {
-    snprintf(path, sizeof path, "%s/test_data_set_0/input_%d.pb", dir, i);
-    Tensor *x = onnx_read_tensor_file(g, path);
-    Tensor *gi = g->inputs[i];
-    if (x->dtype != gi->dtype || ir_numel(x) != ir_numel(gi))
-      ir_fail("input_%d.pb does not match graph input '%s'", i, gi->name);
-    if (freezes(g, gi)) {
-      gi->kind = TK_CONST;
-      gi->data = x->data;
-      *frozen = 1;
-      continue;
-    }
-    ins[nrun] = x->data;
-    g->inputs[nrun++] = gi;
-  }
-  g->ninputs = nrun;
+  int nrun = oc_bind_inputs(g, g, c, run, frozen);
+  for (int i = 0; i < nrun; i++) ins[i] = run[i]->data;
   shape_infer_and_fold(g, 0);
   if (ir_verify(g, "shape_infer_and_fold")) {
     ir_try_end(&t);
@@ -195,8 +130,7 @@ static Result run_case(const char *dir, char *why, size_t nw, int *frozen) {
   eval_graph(g, ins, outs);
   res = R_PASS;
   for (int i = 0; i < g->noutputs; i++) {
-    snprintf(path, sizeof path, "%s/test_data_set_0/output_%d.pb", dir, i);
-    Tensor *ref = onnx_read_tensor_file(g, path);
+    Tensor *ref = onnx_read_tensor_file(g, oc_data_path(c, "output", i, path, sizeof path));
     if (compare(g->outputs[i], outs[i], ref, why, nw)) { res = R_FAIL; break; }
   }
   ir_try_end(&t);
@@ -205,69 +139,40 @@ done:
   for (int i = 0; i < g->noutputs; i++) free(outs[i]);
   free(outs);
   free(ins);
+  free(run);
   ir_graph_free(g);
   return res;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void test_node_cases(void) {
-  const char *root0 = rn_shared("onnx-tests");
-  if (!root0) { rn_skip("no onnx-tests data"); return; }
-  char root[4096];
-  snprintf(root, sizeof root, "%s", root0);
-  char mpath[4200];
-  snprintf(mpath, sizeof mpath, "%s/MANIFEST.tsv", root);
-  char *manifest = rn_read_file(mpath, NULL);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(manifest);
-  static const char *folders[] = {"node", "pytorch-converted", "pytorch-operator"};
+  OnnxCases *cs = oc_open();
+  if (!cs) { rn_skip("no onnx-tests data"); return; }
   int npass = 0, nfail = 0, nskip = 0;
   double t0 = now();
-  for (int f = 0; f < 3; f++) {
-    char fdir[4200];
-    snprintf(fdir, sizeof fdir, "%s/%s", root, folders[f]);
-    DIR *d = opendir(fdir);
-    CU_ASSERT_PTR_NOT_NULL(d);
-    if (!d) continue;
-    char **names = NULL;
-    int nn = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-      if (e->d_name[0] == '.') continue;
-      names = realloc(names, sizeof *names * (size_t)(nn + 1));
-      names[nn++] = strdup(e->d_name);
+  for (int k = 0; k < cs->n; k++) {
+    const OnnxCase *c = &cs->c[k];
+    if (c->light) continue;                /* test_light */
+    char why[1200] = "";
+    const char *skip = NULL;
+    for (size_t j = 0; skip_list[j].name; j++)
+      if (!strcmp(skip_list[j].name, c->name)) skip = skip_list[j].why;
+    const char *bad = NULL;
+    if (!skip && (bad = oc_unsupported_op(c)))
+      snprintf(why, sizeof why, "op %s is not supported", bad);
+    if (skip || bad) {
+      printf("SKIP %s: %s\n", c->name, skip ? skip : why);
+      nskip++;
+      continue;
     }
-    closedir(d);
-    qsort(names, (size_t)nn, sizeof *names, cmp_str);
-    for (int i = 0; i < nn; i++) {
-      char name[512], ops[1024], why[1200] = "";
-      snprintf(name, sizeof name, "%s/%s", folders[f], names[i]);
-      const char *skip = NULL;
-      for (size_t k = 0; skip_list[k].name; k++)
-        if (!strcmp(skip_list[k].name, name)) skip = skip_list[k].why;
-      const char *bad = NULL;
-      if (!skip && manifest_ops(manifest, name, ops, sizeof ops) && (bad = unsupported_op(ops)))
-        snprintf(why, sizeof why, "op %s is not supported", bad);
-      if (skip || bad) {
-        printf("SKIP %s: %s\n", name, skip ? skip : why);
-        nskip++;
-        continue;
-      }
-      char dir[4800];
-      snprintf(dir, sizeof dir, "%s/%s", fdir, names[i]);
-      int frozen = 0;
-      Result r = run_case(dir, why, sizeof why, &frozen);
-      if (r == R_PASS) {
-        npass++;
-        printf("PASS %s%s\n", name, frozen ? " (shape inputs frozen to constants)" : "");
-      }
-      else { nfail++; printf("FAIL %s: %s\n", name, why); }
+    int frozen = 0;
+    Result r = run_case(c, why, sizeof why, &frozen);
+    if (r == R_PASS) {
+      npass++;
+      printf("PASS %s%s\n", c->name, frozen ? " (shape inputs frozen to constants)" : "");
     }
-    for (int i = 0; i < nn; i++) free(names[i]);
-    free(names);
+    else { nfail++; printf("FAIL %s: %s\n", c->name, why); }
   }
-  free(manifest);
+  oc_close(cs);
   printf("onnx node tests: %d passed, %d failed, %d skipped (%.2f s)\n", npass, nfail, nskip,
          now() - t0);
   fflush(stdout);

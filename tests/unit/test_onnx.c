@@ -15,6 +15,7 @@
 #include <dirent.h>
 
 #include "front_onnx.h"
+#include "onnxcases.h"
 #include "onnx.pb-c.h"
 #include "passes.h"
 #include "shape.h"
@@ -1169,27 +1170,15 @@ static void test_shared_models(void) {
  * (with the MANIFEST's input/output counts, and test inputs whose dtype and
  * shape match the graph's), the others fail with "unsupported operator". */
 static void test_onnx_test_cases(void) {
-  const char *mp = rn_shared("onnx-tests/MANIFEST.tsv");
-  if (!mp) { rn_skip("../shared/onnx-tests absent"); return; }
-  char root[4096];
-  snprintf(root, sizeof root, "%s", mp);
-  *strrchr(root, '/') = 0;
-  size_t len;
-  char *man = rn_read_file(mp, &len);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(man);
+  OnnxCases *cs = oc_open();
+  if (!cs) { rn_skip("../shared/onnx-tests absent"); return; }
   int nload = 0, nrefused = 0;
-  for (char *line = strtok(man, "\n"); line; line = strtok(NULL, "\n")) {
-    char name[512], ops[2048];
-    int opset, nin, nout;
-    if (sscanf(line, "%511s %2047s %d %d %d", name, ops, &opset, &nin, &nout) != 5) continue;
+  for (int k = 0; k < cs->n; k++) {
+    const OnnxCase *c = &cs->c[k];
+    const char *name = c->name;
     char path[5000];
-    int light = !strncmp(name, "light/", 6);
-    snprintf(path, sizeof path, light ? "%s/%s.onnx" : "%s/%s/model.onnx", root, name);
-    int supported = 1;
-    char opsc[2048];
-    snprintf(opsc, sizeof opsc, "%s", ops);
-    for (char *s = opsc, *tok; (tok = strsep(&s, ","));)
-      if (strcmp(tok, "Constant") && op_from_onnx(tok) < 0) supported = 0;
+    oc_model_path(c, path, sizeof path);
+    int supported = !oc_unsupported_op(c);
     capture_begin();
     Graph *g = onnx_load(path, NULL);
     const char *msg = capture_end();
@@ -1205,20 +1194,19 @@ static void test_onnx_test_cases(void) {
     if (!g) continue;
     nload++;
     CU_ASSERT_EQUAL(ir_verify(g, name), 0);
-    CU_ASSERT_EQUAL(g->opset, opset);
-    CU_ASSERT_EQUAL(g->ninputs, nin);
-    CU_ASSERT_EQUAL(g->noutputs, nout);
-    snprintf(opsc, sizeof opsc, "%s", ops);
-    for (char *s = opsc, *tok; (tok = strsep(&s, ","));) {
-      if (!strcmp(tok, "Constant")) continue;
-      int op = op_from_onnx(tok), found = 0;
+    CU_ASSERT_EQUAL(g->opset, c->opset);
+    CU_ASSERT_EQUAL(g->ninputs, c->ninputs);
+    CU_ASSERT_EQUAL(g->noutputs, c->noutputs);
+    for (int j = 0; j < c->nops; j++) {
+      if (!strcmp(c->op[j], "Constant")) continue;
+      int op = op_from_onnx(c->op[j]), found = 0;
       for (int i = 0; i < g->nnodes; i++) found |= (int)g->nodes[i]->op == op;
-      if (!found) fprintf(stderr, "\n%s: no %s node\n", name, tok);
+      if (!found) fprintf(stderr, "\n%s: no %s node\n", name, c->op[j]);
       CU_ASSERT(found);
     }
-    for (volatile int i = 0; i < g->ninputs && !light; i++) {
+    for (volatile int i = 0; i < g->ninputs && !c->light; i++) {
       char pb[5200];
-      snprintf(pb, sizeof pb, "%s/%s/test_data_set_0/input_%d.pb", root, name, i);
+      oc_data_path(c, "input", i, pb, sizeof pb);
       IrTry t;
       if (ir_try_begin(&t)) {
         CU_FAIL("reading a test input failed");
@@ -1237,7 +1225,7 @@ static void test_onnx_test_cases(void) {
     }
     ir_graph_free(g);
   }
-  free(man);
+  oc_close(cs);
   fprintf(stderr, "  %d cases loaded, %d refused (unsupported ops)\n", nload, nrefused);
   CU_ASSERT(nload > 300);
 }

@@ -16,7 +16,6 @@
  * test_emit_models, the others are too large for CI.  Without ../shared
  * the program exits 77 (skipped).
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <sys/time.h>
 #include <stdlib.h>
@@ -25,11 +24,10 @@
 #include "emit.h"
 #include "emit_harness.h"
 #include "front_onnx.h"
+#include "onnxcases.h"
 #include "passes.h"
 #include "shape.h"
 #include "testutil.h"
-
-#define MAX_CASES 512
 
 static double now_s(void) {
   struct timeval tv;
@@ -38,7 +36,7 @@ static double now_s(void) {
 }
 
 typedef struct NodeCase {
-  char path[512];        /* node/test_add */
+  const OnnxCase *oc;    /* node/test_add */
   Graph *ref;            /* holds the inputs and reference outputs */
   Tensor **in, **out;
   int nin, nout;
@@ -46,60 +44,12 @@ typedef struct NodeCase {
   char why[300];
 } NodeCase;
 
-/* ---- the manifest ---------------------------------------------------------------- */
-
-/* The ops of a case from MANIFEST.tsv, or NULL. */
-static char *manifest_ops(const char *manifest, const char *name, char *buf, size_t n) {
-  size_t ln = strlen(name);
-  for (const char *p = manifest; p && *p;) {
-    const char *eol = strchr(p, '\n');
-    if (!strncmp(p, name, ln) && p[ln] == '\t') {
-      const char *o = p + ln + 1, *e = strchr(o, '\t');
-      if (!e || (eol && e > eol)) return NULL;
-      size_t k = (size_t)(e - o) < n - 1 ? (size_t)(e - o) : n - 1;
-      memcpy(buf, o, k);
-      buf[k] = 0;
-      return buf;
-    }
-    p = eol ? eol + 1 : NULL;
-  }
-  return NULL;
-}
-
-static const char *unsupported_op(char *ops) {
-  for (char *tok = strtok(ops, ","); tok; tok = strtok(NULL, ","))
-    if (strcmp(tok, "Constant") && op_from_onnx(tok) < 0) return tok;
-  return NULL;
-}
-
-/* Inputs that decide output shapes, frozen to the test's values. */
-static int is_shape_param(const Node *n, int slot) {
-  switch (n->op) {
-  case OP_RESHAPE: case OP_SQUEEZE: case OP_UNSQUEEZE: return slot == 1;
-  case OP_SLICE: return slot >= 1;
-  case OP_PAD: return slot == 1 || slot == 3;
-  case OP_CONSTANTOFSHAPE: return slot == 0;
-  case OP_DROPOUT: return slot == 2;
-  default: return 0;
-  }
-}
-
-static int freezes(Graph *g, const Tensor *t) {
-  for (int i = 0; i < g->nnodes; i++)
-    for (int j = 0; j < g->nodes[i]->nin; j++)
-      if (g->nodes[i]->in[j] == t && is_shape_param(g->nodes[i], j)) return 1;
-  return 0;
-}
-
 /* ---- one case: load, bind, fold, optimise, emit ------------------------------------ */
 
-static Graph *prepare(const char *root, NodeCase *c, EhCase *ec, const char *outdir) {
-  char path[1024];
-  int light = strncmp(c->path, "light/", 6) == 0;
-  if (light) snprintf(path, sizeof path, "%s/%s.onnx", root, c->path);
-  else snprintf(path, sizeof path, "%s/%s/model.onnx", root, c->path);
+static Graph *prepare(NodeCase *c, EhCase *ec, const char *outdir) {
+  char path[5000];
   OnnxOptions o = {1, 0};
-  Graph *volatile g = onnx_load(path, &o);
+  Graph *volatile g = onnx_load(oc_model_path(c->oc, path, sizeof path), &o);
   if (!g) {
     snprintf(c->why, sizeof c->why, "onnx_load failed");
     c->state = 3;
@@ -114,42 +64,15 @@ static Graph *prepare(const char *root, NodeCase *c, EhCase *ec, const char *out
     return NULL;
   }
   c->in = ir_alloc(c->ref, sizeof(Tensor *) * (size_t)(g->ninputs + 1));
-  int nrun = 0;
-  for (int i = 0; i < g->ninputs; i++) {
-    Tensor *x, *gi = g->inputs[i];
-    if (light) {
-      /* the light models' input (onnx-tests/README.md): x[i] = i / n */
-      x = ir_tensor(c->ref, gi->name, gi->dtype, gi->rank, gi->dims);
-      int64_t ne = ir_numel(x);
-      float *d = ir_alloc(c->ref, sizeof(float) * (size_t)(ne + 1));
-      for (int64_t k = 0; k < ne; k++) d[k] = (float)((double)k / (double)ne);
-      x->kind = TK_CONST;
-      x->data = d;
-    } else {
-      snprintf(path, sizeof path, "%s/%s/test_data_set_0/input_%d.pb", root, c->path, i);
-      x = onnx_read_tensor_file(c->ref, path);
-    }
-    if (x->dtype != gi->dtype || ir_numel(x) != ir_numel(gi))
-      ir_fail("input_%d.pb does not match graph input '%s'", i, gi->name);
-    if (freezes(g, gi)) {
-      gi->kind = TK_CONST;
-      gi->data = ir_alloc(g, (size_t)ir_bytes(x) + 1);
-      memcpy(gi->data, x->data, (size_t)ir_bytes(x));
-      continue;
-    }
-    c->in[nrun] = x;
-    g->inputs[nrun++] = gi;
-  }
-  g->ninputs = c->nin = nrun;
+  int nfrozen = 0;
+  c->nin = oc_bind_inputs(g, c->ref, c->oc, c->in, &nfrozen);
   shape_infer_and_fold(g, 0);
   PassOptions po = {2, NULL, NULL, NULL, 1, NULL};
   passes_run(g, &po);
   c->nout = g->noutputs;
   c->out = ir_alloc(c->ref, sizeof(Tensor *) * (size_t)(g->noutputs + 1));
   for (int i = 0; i < g->noutputs; i++) {
-    if (light) snprintf(path, sizeof path, "%s/%s_output_%d.pb", root, c->path, i);
-    else snprintf(path, sizeof path, "%s/%s/test_data_set_0/output_%d.pb", root, c->path, i);
-    c->out[i] = onnx_read_tensor_file(c->ref, path);
+    c->out[i] = onnx_read_tensor_file(c->ref, oc_data_path(c->oc, "output", i, path, sizeof path));
     Tensor *y = g->outputs[i];
     if (c->out[i]->dtype != y->dtype || ir_numel(c->out[i]) != ir_numel(y))
       ir_fail("output %d is %s of %lld elements, output_%d.pb %s of %lld", i, dtype_name(y->dtype),
@@ -166,45 +89,23 @@ static Graph *prepare(const char *root, NodeCase *c, EhCase *ec, const char *out
   return g;
 }
 
-static int cmp_case(const void *a, const void *b) {
-  return strcmp(((const NodeCase *)a)->path, ((const NodeCase *)b)->path);
+/* two model-zoo networks of light/ small enough to run under ASan in CI
+ * (SqueezeNet: Concat, ShuffleNet: Reshape/Transpose at full scale); the
+ * rest is run by hand (see the report) or by test_emit_models */
+static int light_runs(const char *name) {
+  return !strcmp(name, "light/light_squeezenet") || !strcmp(name, "light/light_shufflenet");
 }
 
 static void test_node_cases(void) {
-  const char *r = rn_shared("onnx-tests");
-  if (!r) {
+  OnnxCases *cases = oc_open();
+  if (!cases) {
     rn_skip("../shared/onnx-tests is absent");
     return;
   }
-  char root[1024];
-  snprintf(root, sizeof root, "%s", r);
-  char mpath[1100];
-  snprintf(mpath, sizeof mpath, "%s/MANIFEST.tsv", root);
-  size_t mlen;
-  char *manifest = rn_read_file(mpath, &mlen);
-  CU_ASSERT_FATAL(manifest != NULL);
-  NodeCase *cs = calloc(MAX_CASES, sizeof *cs);
+  NodeCase *cs = calloc((size_t)cases->n + 1, sizeof *cs);
   int n = 0;
-  static const char *folders[] = {"node", "pytorch-converted", "pytorch-operator"};
-  for (int f = 0; f < 3; f++) {
-    char d[1100];
-    snprintf(d, sizeof d, "%s/%s", root, folders[f]);
-    DIR *dp = opendir(d);
-    if (!dp) continue;
-    struct dirent *de;
-    while ((de = readdir(dp)) != NULL && n < MAX_CASES) {
-      if (de->d_name[0] == '.') continue;
-      snprintf(cs[n].path, sizeof cs[n].path, "%s/%s", folders[f], de->d_name);
-      n++;
-    }
-    closedir(dp);
-  }
-  /* two model-zoo networks of light/ small enough to run under ASan in CI
-   * (SqueezeNet: Concat, ShuffleNet: Reshape/Transpose at full scale); the
-   * rest is run by hand (see the report) or by test_emit_models */
-  snprintf(cs[n++].path, sizeof cs[0].path, "light/light_squeezenet");
-  snprintf(cs[n++].path, sizeof cs[0].path, "light/light_shufflenet");
-  qsort(cs, (size_t)n, sizeof *cs, cmp_case);
+  for (int k = 0; k < cases->n; k++)
+    if (!cases->c[k].light || light_runs(cases->c[k].name)) cs[n++].oc = &cases->c[k];
   const char *dir = rn_tmpdir("onnx_node_c");
   char outdir[1024];
   snprintf(outdir, sizeof outdir, "%s", dir);
@@ -213,20 +114,14 @@ static void test_node_cases(void) {
   ir_quiet = !getenv("RN_VERBOSE");
   for (int k = 0; k < n; k++) {
     NodeCase *c = &cs[k];
-    char ops[1024];
     snprintf(ec[k].name, sizeof ec[k].name, "c%d", k);
-    if (!manifest_ops(manifest, c->path, ops, sizeof ops)) {
-      c->state = 2;
-      snprintf(c->why, sizeof c->why, "not in MANIFEST.tsv");
-      continue;
-    }
-    const char *bad = unsupported_op(ops);
+    const char *bad = oc_unsupported_op(c->oc);
     if (bad) {
       c->state = 2;
       snprintf(c->why, sizeof c->why, "op %s is not in ops.def", bad);
       continue;
     }
-    prepare(root, c, &ec[k], outdir);
+    prepare(c, &ec[k], outdir);
   }
   ir_quiet = 0;
   double t1 = now_s();
@@ -256,13 +151,13 @@ static void test_node_cases(void) {
       for (int i = 0; i < c->nout && i < 64; i++) free(outs[i]);
     }
     if (c->state == 1) {
-      printf("\n  pass %s", c->path);
+      printf("\n  pass %s", c->oc->name);
       np++;
     } else if (c->state == 2) {
-      printf("\n  skip %s: %s", c->path, c->why);
+      printf("\n  skip %s: %s", c->oc->name, c->why);
       ns++;
     } else {
-      printf("\n  FAIL %s: %s", c->path, c->why);
+      printf("\n  FAIL %s: %s", c->oc->name, c->why);
       nf++;
     }
     ir_graph_free(ec[k].g);
@@ -274,7 +169,7 @@ static void test_node_cases(void) {
   CU_ASSERT(np > 200);
   free(ec);
   free(cs);
-  free(manifest);
+  oc_close(cases);
 }
 
 int main(void) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "front_onnx.h"
+#include "onnxcases.h"
 #include "passes.h"
 #include "shape.h"
 #include "testutil.h"
@@ -46,11 +47,12 @@ static int count(Graph *g, Op op) {
 }
 
 /* one node/ or pytorch-* case: 1 checked, 0 not applicable, -1 failed */
-static int run_case(const char *root, const char *name, int nin) {
+static int run_case(const OnnxCase *c) {
   char path[5000];
-  snprintf(path, sizeof path, "%s/%s/model.onnx", root, name);
+  const char *name = c->name;
+  int nin = c->ninputs;
   ir_quiet = 1;
-  Graph *g = onnx_load(path, NULL);
+  Graph *g = onnx_load(oc_model_path(c, path, sizeof path), NULL);
   ir_quiet = 0;
   if (!g) return 0;                    /* unsupported: test_onnx's business */
   void *ins[16] = {0}, *before[16] = {0}, *after[16] = {0};
@@ -65,8 +67,7 @@ static int run_case(const char *root, const char *name, int nin) {
   }
   shape_infer_and_fold(g, 0);
   for (int i = 0; i < nin && i < 16; i++) {
-    snprintf(path, sizeof path, "%s/%s/test_data_set_0/input_%d.pb", root, name, i);
-    ins[i] = onnx_read_tensor_file(g, path)->data;
+    ins[i] = onnx_read_tensor_file(g, oc_data_path(c, "input", i, path, sizeof path))->data;
   }
   eval_graph(g, (const void *const *)ins, before);
   ir_try_end(&t);
@@ -95,25 +96,16 @@ static int run_case(const char *root, const char *name, int nin) {
 }
 
 static void test_cases(void) {
-  const char *mp = rn_shared("onnx-tests/MANIFEST.tsv");
-  if (!mp) { rn_skip("../shared/onnx-tests absent"); return; }
-  char root[4096];
-  snprintf(root, sizeof root, "%s", mp);
-  *strrchr(root, '/') = 0;
-  size_t len;
-  char *man = rn_read_file(mp, &len);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(man);
+  OnnxCases *cs = oc_open();
+  if (!cs) { rn_skip("../shared/onnx-tests absent"); return; }
   int nrun = 0, nfail = 0;
-  for (char *line = strtok(man, "\n"); line; line = strtok(NULL, "\n")) {
-    char name[512], ops[2048];
-    int opset, nin, nout;
-    if (sscanf(line, "%511s %2047s %d %d %d", name, ops, &opset, &nin, &nout) != 5) continue;
-    if (!strncmp(name, "light/", 6)) continue;
-    int r = run_case(root, name, nin);
+  for (int k = 0; k < cs->n; k++) {
+    if (cs->c[k].light) continue;      /* test_light_models */
+    int r = run_case(&cs->c[k]);
     nrun += r != 0;
     nfail += r < 0;
   }
-  free(man);
+  oc_close(cs);
   fprintf(stderr, "  %d cases through -O2, %d differ\n", nrun, nfail);
   CU_ASSERT_EQUAL(nfail, 0);
   CU_ASSERT(nrun > 200);
