@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "front_onnx.h"
+#include "passes.h"
+#include "shape.h"
 #include "testutil.h"
 
 static int cmp_case(const void *a, const void *b) {
@@ -148,4 +150,22 @@ int oc_bind_inputs(Graph *g, Graph *into, const OnnxCase *c, Tensor **run, int *
   }
   g->ninputs = nrun;
   return nrun;
+}
+
+Graph *oc_load(const char *path, int opt_level) {
+  OnnxOptions oo = {1, 0};
+  Graph *volatile g = onnx_load(path, &oo);
+  if (!g) return NULL;
+  IrTry t;
+  if (ir_try_begin(&t)) {
+    ir_graph_free(g);
+    return NULL;
+  }
+  shape_infer_and_fold(g, 0);
+  if (opt_level >= 0) {
+    PassOptions po = {opt_level, NULL, NULL, NULL, 1, NULL};
+    passes_run(g, &po);
+  }
+  ir_try_end(&t);
+  return g;
 }

@@ -15,6 +15,9 @@
  * input (Reshape's shape, Slice's starts...) as a graph input, the tests
  * freeze it: it becomes a constant holding the test's values before
  * folding, as a user would pass it (oc_bind_inputs).
+ *
+ * Also here: oc_load, a model file through onnx_load, folding and the
+ * passes, for the tests of whole models.
  */
 #ifndef RESNETC_ONNXCASES_H
 #define RESNETC_ONNXCASES_H
@@ -64,5 +67,10 @@ int oc_freezes(const Graph *g, const Tensor *t);
  * for g->ninputs).  Returns how many stay; *nfrozen counts the others.
  * ir_fail when a value's dtype or size does not match its input. */
 int oc_bind_inputs(Graph *g, Graph *into, const OnnxCase *c, Tensor **run, int *nfrozen);
+
+/* An ONNX model through the pipeline: onnx_load (batch 1),
+ * shape_infer_and_fold, then passes_run at -O opt_level (< 0: no passes);
+ * NULL when a stage refuses it (its message printed unless ir_quiet). */
+Graph *oc_load(const char *path, int opt_level);
 
 #endif

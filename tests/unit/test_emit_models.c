@@ -25,6 +25,7 @@
 
 #include "emit.h"
 #include "front_onnx.h"
+#include "onnxcases.h"
 #include "passes.h"
 #include "shape.h"
 #include "testutil.h"
@@ -33,24 +34,6 @@ static double now_s(void) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
   return tv.tv_sec + tv.tv_usec * 1e-6;
-}
-
-static Graph *load(const char *path, int opt_level) {
-  OnnxOptions oo = {1, 0};
-  Graph *volatile g = onnx_load(path, &oo);
-  if (!g) return NULL;
-  IrTry t;
-  if (ir_try_begin(&t)) {
-    ir_graph_free(g);
-    return NULL;
-  }
-  shape_infer_and_fold(g, 0);
-  if (opt_level >= 0) {
-    PassOptions po = {opt_level, NULL, NULL, NULL, 1, NULL};
-    passes_run(g, &po);
-  }
-  ir_try_end(&t);
-  return g;
 }
 
 /* Emits, builds with the generated Makefile, runs on input; returns the
@@ -104,7 +87,7 @@ static void check_model(const char *name, int opt_level, WeightsMode wm) {
   snprintf(input, sizeof input, "%s", rn_shared(rel));
   snprintf(rel, sizeof rel, "models/%s.output.bin", name);
   snprintf(refp, sizeof refp, "%s", rn_shared(rel));
-  Graph *g = load(path, opt_level);
+  Graph *g = oc_load(path, opt_level);
   CU_ASSERT_FATAL(g != NULL);
   char tag[128];
   snprintf(tag, sizeof tag, "emit_model_%s_O%d", name, opt_level);
@@ -152,7 +135,7 @@ static void test_resnet50_budget(void) {
   char path[1024];
   snprintf(path, sizeof path, "%s", p);
   double t0 = now_s();
-  Graph *g = load(path, 2);
+  Graph *g = oc_load(path, 2);
   CU_ASSERT_FATAL(g != NULL);
   const char *dir = rn_tmpdir("emit_model_resnet50");
   char dirc[1024];

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "front_onnx.h"
+#include "onnxcases.h"
 #include "passes.h"
 #include "shape.h"
 #include "testutil.h"
@@ -21,19 +22,7 @@ static Graph *load(const char *name, int opt_level) {
   snprintf(rel, sizeof rel, "models/%s.onnx", name);
   const char *path = rn_shared(rel);
   if (!path) return NULL;
-  OnnxOptions oo = {1, 0};
-  Graph *g = onnx_load(path, &oo);
-  if (!g) return NULL;
-  IrTry t;
-  if (ir_try_begin(&t)) {
-    ir_graph_free(g);
-    return NULL;
-  }
-  shape_infer_and_fold(g, 0);
-  PassOptions po = {opt_level, NULL, NULL, NULL, 1, NULL};
-  passes_run(g, &po);
-  ir_try_end(&t);
-  return g;
+  return oc_load(path, opt_level);
 }
 
 static int count(Graph *g, Op op) {
