@@ -12,12 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nodegraph.h"
 #include "shape.h"
 #include "testutil.h"
 
-#define D(...) ((const int64_t[]){__VA_ARGS__})
-
-static Graph *g;
 static uint32_t seed = 12345;
 
 static double rnd(void) {      /* uniform in [-1, 1) */
@@ -28,32 +26,6 @@ static int64_t irnd(int64_t lo, int64_t hi) {   /* in [lo, hi] */
   seed = seed * 1664525u + 1013904223u;
   return lo + (int64_t)((seed >> 8) % (uint32_t)(hi - lo + 1));
 }
-
-static void fresh(void) {
-  if (g) ir_graph_free(g);
-  g = ir_graph_new("t", "t.onnx");
-  g->opset = 17;
-  ir_current_graph = g;
-}
-
-static Tensor *input(const char *name, DType dt, int rank, const int64_t *d) {
-  Tensor *t = ir_tensor(g, name, dt, rank, d);
-  ir_add_input(g, t);
-  return t;
-}
-
-static Node *node(Op op, int nin, Tensor *const *in, int nout) {
-  Tensor *out[4];
-  static int k;
-  for (int i = 0; i < nout; i++) {
-    char nm[32];
-    snprintf(nm, sizeof nm, "o%d", k++);
-    out[i] = ir_tensor(g, nm, DT_UNDEFINED, -1, NULL);
-  }
-  return ir_node(g, op, "n", nin, in, nout, out);
-}
-#define NODE(op, nout, ...) node((op), (int)(sizeof((Tensor *[]){__VA_ARGS__}) / sizeof(Tensor *)), \
-                                 (Tensor *[]){__VA_ARGS__}, (nout))
 
 /* Infers + folds, then runs; returns output 0 (malloc'ed) or NULL with the
  * message in err. */

@@ -7,25 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nodegraph.h"
 #include "shape.h"
 #include "testutil.h"
-
-#define D(...) ((const int64_t[]){__VA_ARGS__})
-
-static Graph *g;
-
-static void fresh(void) {
-  if (g) ir_graph_free(g);
-  g = ir_graph_new("t", "t.onnx");
-  g->opset = 17;
-  ir_current_graph = g;
-}
-
-static Tensor *input(const char *name, DType dt, int rank, const int64_t *d) {
-  Tensor *t = ir_tensor(g, name, dt, rank, d);
-  ir_add_input(g, t);
-  return t;
-}
 
 static Tensor *cf(const char *name, int rank, const int64_t *d) {   /* float const, 0.5 */
   int64_t n = 1;
@@ -37,26 +21,10 @@ static Tensor *cf(const char *name, int rank, const int64_t *d) {   /* float con
 
 static Tensor *ci(const char *name, int n, const int64_t *v) { return ir_const_i64(g, name, n, v); }
 
-/* A node with fresh output tensors of unknown shape. */
-static Node *node(Op op, int nin, Tensor *const *in, int nout) {
-  Tensor *out[4];
-  static int k;
-  for (int i = 0; i < nout; i++) {
-    char nm[32];
-    snprintf(nm, sizeof nm, "o%d", k++);
-    out[i] = ir_tensor(g, nm, DT_UNDEFINED, -1, NULL);
-  }
-  char nm[32];
-  snprintf(nm, sizeof nm, "n%d", k++);
-  return ir_node(g, op, nm, nin, in, nout, out);
-}
-
-#define NODE(op, nout, ...) node((op), (int)(sizeof((Tensor *[]){__VA_ARGS__}) / sizeof(Tensor *)), \
-                                 (Tensor *[]){__VA_ARGS__}, (nout))
-
-/* Runs shape inference on n; returns 0, or 1 when it failed with a message
- * containing want (a failure without it is a test failure). */
-static int infer(Node *n, const char *want) {
+/* Runs shape inference on n, or when n is NULL shape_infer_and_fold on all
+ * of g (constants up to maxb bytes); returns 0, or 1 when it failed with a
+ * message containing want (a failure without it is a test failure). */
+static int shape_run(Node *n, int64_t maxb, const char *want) {
   IrTry t;
   ir_quiet = 1;
   if (ir_try_begin(&t)) {
@@ -67,7 +35,8 @@ static int infer(Node *n, const char *want) {
     }
     return 1;
   }
-  shape_infer_node(g, n);
+  if (n) shape_infer_node(g, n);
+  else shape_infer_and_fold(g, maxb);
   ir_try_end(&t);
   ir_quiet = 0;
   if (want) {
@@ -77,23 +46,8 @@ static int infer(Node *n, const char *want) {
   return 0;
 }
 
-static int fold(int64_t maxb, const char *want) {
-  IrTry t;
-  ir_quiet = 1;
-  if (ir_try_begin(&t)) {
-    ir_quiet = 0;
-    if (!want || !strstr(t.msg, want)) {
-      fprintf(stderr, "\n  unexpected error: %s\n  (wanted: %s)\n", t.msg, want ? want : "none");
-      CU_FAIL("unexpected message");
-    }
-    return 1;
-  }
-  shape_infer_and_fold(g, maxb);
-  ir_try_end(&t);
-  ir_quiet = 0;
-  if (want) CU_FAIL("expected an error");
-  return 0;
-}
+static int infer(Node *n, const char *want) { return shape_run(n, 0, want); }
+static int fold(int64_t maxb, const char *want) { return shape_run(NULL, maxb, want); }
 
 static int shape_is(const Tensor *t, int rank, const int64_t *d) {
   char a[160], b[160];
