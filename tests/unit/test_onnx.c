@@ -221,28 +221,14 @@ static uint8_t *tb_pack(const Onnx__ModelProto *m, size_t *len) {
 
 /* ---- loading, with stderr captured ------------------------------------ */
 
-static char captured[8192];
-static int saved_fd = -1;
-static FILE *cap_file;
+/* stderr captured (testutil.h); the text stays valid until the next capture. */
+static char *captured;
 
-static void capture_begin(void) {
-  fflush(stderr);
-  if (getenv("RN_NO_CAPTURE")) { saved_fd = -1; return; }
-  cap_file = tmpfile();
-  saved_fd = dup(2);
-  dup2(fileno(cap_file), 2);
-}
+static void capture_begin(void) { rn_capture_begin(); }
 
 static const char *capture_end(void) {
-  fflush(stderr);
-  if (saved_fd < 0) { captured[0] = 0; return captured; }
-  dup2(saved_fd, 2);
-  close(saved_fd);
-  rewind(cap_file);
-  size_t n = fread(captured, 1, sizeof captured - 1, cap_file);
-  captured[n] = 0;
-  fclose(cap_file);
-  return captured;
+  free(captured);
+  return captured = rn_capture_end();
 }
 
 static Graph *load_opts(const Onnx__ModelProto *m, const OnnxOptions *o) {

@@ -7,13 +7,11 @@
  * where there is one).  Then binding: a small network gets its weights
  * from a file; missing, extra, mis-shaped and non-float tensors are all
  * listed by name with both shapes, and num_batches_tracked is ignored. */
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "front_resnet.h"
 #include "safetensors.h"
@@ -240,20 +238,11 @@ static const T good[] = {
 };
 
 static Graph *load_with(const char *weights, char **errout) {
-  char tmp[4400];
-  snprintf(tmp, sizeof tmp, "%s/stderr.txt", dir);
-  fflush(stderr);
-  int saved = dup(2);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  dup2(fd, 2);
-  close(fd);
   ResnetOptions o = {0};
   o.weights = weights;
+  rn_capture_begin();
   Graph *g = resnet_load_buffer(net, strlen(net), "tiny.resnet", &o);
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  *errout = rn_read_file(tmp, NULL);
+  *errout = rn_capture_end();
   return g;
 }
 

@@ -78,6 +78,36 @@ int rn_system(const char *log, const char *fmt, ...) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+static FILE *cap_file;
+static int cap_saved = -1;
+
+void rn_capture_begin(void) {
+  fflush(stderr);
+  cap_saved = -1;
+  if (getenv("RN_NO_CAPTURE") || !(cap_file = tmpfile())) return;
+  cap_saved = dup(2);
+  dup2(fileno(cap_file), 2);
+}
+
+char *rn_capture_end(void) {
+  fflush(stderr);
+  size_t n = 0, cap = 4096;
+  char *s = malloc(cap);
+  if (cap_saved < 0) { s[0] = 0; return s; }
+  dup2(cap_saved, 2);
+  close(cap_saved);
+  cap_saved = -1;
+  rewind(cap_file);
+  for (size_t k; (k = fread(s + n, 1, cap - n - 1, cap_file)) > 0;) {
+    n += k;
+    if (n + 1 == cap) s = realloc(s, cap *= 2);
+  }
+  s[n] = 0;
+  fclose(cap_file);
+  cap_file = NULL;
+  return s;
+}
+
 const char *rn_tmpdir(const char *tag) {
   static char buf[4096];
   snprintf(buf, sizeof buf, "%s/test-tmp/%s", RN_BINARY_DIR, tag);

@@ -28,6 +28,12 @@ int rn_write_file(const char *path, const void *p, size_t len);
 int rn_system(const char *log, const char *fmt, ...);
 /* A fresh temporary directory under the build tree. */
 const char *rn_tmpdir(const char *tag);
+/* Captures what is written to stderr (fd 2) from rn_capture_begin to
+ * rn_capture_end, which returns it malloc'ed (caller frees).  With
+ * RN_NO_CAPTURE set, stderr is left alone (to watch a test) and the
+ * capture is empty. */
+void rn_capture_begin(void);
+char *rn_capture_end(void);
 /* max|a-b| / max|b| (b the reference); also max|b| into *maxref if non-NULL */
 double rn_rel_err(const float *a, const float *b, size_t n, double *maxref);
 #endif
