@@ -154,4 +154,16 @@ static void fz_pipeline(Graph *g, Graph *(*reload)(void *), void *ctx) {
     fz_differential(g, reload, ctx);
   }
 }
+
+/* One fuzz input, as the front end's load(ctx) reads it: a refusal is
+ * fine; a graph goes through fz_pipeline, which reloads it the same way. */
+typedef struct FzInput { const uint8_t *data; size_t size; } FzInput;
+
+static void fz_load_and_run(Graph *(*load)(void *), void *ctx) {
+  Graph *g = load(ctx);
+  if (!g) return;
+  fz_pipeline(g, load, ctx);
+  ir_graph_free(g);
+  ir_current_graph = NULL;
+}
 #endif

@@ -61,20 +61,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
-typedef struct Input { const uint8_t *data; size_t size; } Input;
-
 static Graph *load(void *ctx) {
-  const Input *in = ctx;
+  const FzInput *in = ctx;
   OnnxOptions oo = {1, FUZZ_MAX_BYTES};
   return onnx_load_buffer(in->data, in->size, model_path, &oo);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  Input in = {data, size};
-  Graph *g = load(&in);
-  if (!g) return 0;
-  fz_pipeline(g, load, &in);
-  ir_graph_free(g);
-  ir_current_graph = NULL;
+  FzInput in = {data, size};
+  fz_load_and_run(load, &in);
   return 0;
 }

@@ -24,10 +24,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
-typedef struct Input { const uint8_t *data; size_t size; } Input;
-
 static Graph *load(void *ctx) {
-  const Input *in = ctx;
+  const FzInput *in = ctx;
   ResnetOptions ro;
   memset(&ro, 0, sizeof ro);
   ro.random_weights = 1;
@@ -38,11 +36,7 @@ static Graph *load(void *ctx) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  Input in = {data, size};
-  Graph *g = load(&in);
-  if (!g) return 0;
-  fz_pipeline(g, load, &in);
-  ir_graph_free(g);
-  ir_current_graph = NULL;
+  FzInput in = {data, size};
+  fz_load_and_run(load, &in);
   return 0;
 }

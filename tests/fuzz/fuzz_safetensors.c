@@ -103,10 +103,6 @@ static void read_all(void) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (ftruncate(memfd, 0) != 0 || pwrite(memfd, data, size, 0) != (ssize_t)size) abort();
   read_all();
-  Graph *g = load(NULL);
-  if (!g) return 0;
-  fz_pipeline(g, load, NULL);
-  ir_graph_free(g);
-  ir_current_graph = NULL;
+  fz_load_and_run(load, NULL);
   return 0;
 }
