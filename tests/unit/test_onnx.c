@@ -284,13 +284,25 @@ static int count_op(Graph *g, Op op) {
 
 static const int64_t D4[4] = {1, 3, 8, 8};
 
-/* x[1,3,8,8] -> Relu -> y, the smallest valid model */
-static Onnx__ModelProto *relu_model(int64_t opset) {
+/* float x[1,3,8,8] -> one node OP named NAME reading INPUTS -> float
+ * y[1,3,8,8]; the node into *np (if not NULL) for its attributes. */
+static Onnx__ModelProto *tb_one_node(int64_t opset, const char *op, const char *name, const char *inputs,
+                                     Onnx__NodeProto **np) {
   Onnx__ModelProto *m = tb_model(opset);
   tb_input(m, "x", 1, 4, D4);
-  tb_node(m, "Relu", "r", "x", "y");
+  Onnx__NodeProto *n = tb_node(m, op, name, inputs, "y");
   tb_output(m, "y", 1, 4, D4);
+  if (np) *np = n;
   return m;
+}
+
+/* x[1,3,8,8] -> Relu -> y, the smallest valid model */
+static Onnx__ModelProto *relu_model(int64_t opset) { return tb_one_node(opset, "Relu", "r", "x", NULL); }
+
+/* m must be refused with a message holding want; frees the models built. */
+static void expect_fail(const Onnx__ModelProto *m, const char *want) {
+  ASSERT_HAS(load_fail(m), want);
+  tb_free_all();
 }
 
 /* ---- basic structure ---------------------------------------------------- */
@@ -809,12 +821,8 @@ static void test_error_tensors(void) {
 static void test_error_graph(void) {
   Onnx__ModelProto *m;
   /* dangling input */
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  tb_node(m, "Add", "add", "x,nowhere", "y");
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "test.onnx: error: node 'add' (Add): input 'nowhere' is not produced by any node");
-  tb_free_all();
+  m = tb_one_node(13, "Add", "add", "x,nowhere", NULL);
+  expect_fail(m, "test.onnx: error: node 'add' (Add): input 'nowhere' is not produced by any node");
   /* duplicate output */
   m = tb_model(13);
   tb_input(m, "x", 1, 4, D4);
@@ -831,18 +839,10 @@ static void test_error_graph(void) {
   ASSERT_HAS(load_fail(m), "node 'r1' (Relu): output 'x' is already a graph input");
   tb_free_all();
   /* unsupported operator, subgraph operator, other domain */
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  tb_node(m, "Tanh", "th", "x", "y");
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "test.onnx: error: node 'th' (Tanh): unsupported operator");
-  tb_free_all();
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  tb_node(m, "If", "if", "x", "y");
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "node 'if' (If): unsupported operator (control flow");
-  tb_free_all();
+  m = tb_one_node(13, "Tanh", "th", "x", NULL);
+  expect_fail(m, "test.onnx: error: node 'th' (Tanh): unsupported operator");
+  m = tb_one_node(13, "If", "if", "x", NULL);
+  expect_fail(m, "node 'if' (If): unsupported operator (control flow");
   m = tb_model(13);
   tb_input(m, "x", 1, 4, D4);
   Onnx__NodeProto *n = tb_node(m, "Relu", "ms", "x", "y");
@@ -856,12 +856,8 @@ static void test_error_graph(void) {
   m->ir_version = 14;
   ASSERT_HAS(load_fail(m), "IR version 14 is newer");
   tb_free_all();
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  tb_node(m, "HardSwish", "hs", "x", "y");
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "node 'hs' (HardSwish): the operator exists from opset 14");
-  tb_free_all();
+  m = tb_one_node(13, "HardSwish", "hs", "x", NULL);
+  expect_fail(m, "node 'hs' (HardSwish): the operator exists from opset 14");
   /* a cycle (reported by the toposort) */
   m = tb_model(13);
   tb_input(m, "x", 1, 4, D4);
@@ -878,24 +874,12 @@ static void test_error_graph(void) {
   ASSERT_HAS(load_fail(m), "graph output 'ghost' is not produced by any node");
   tb_free_all();
   /* input counts */
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  tb_node(m, "Conv", "cv", "x", "y");
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "node 'cv' (Conv): 1 inputs given, opset 13 expects 2 to 3");
-  tb_free_all();
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  tb_node(m, "Conv", "cv", "x,x,x,x", "y");
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "node 'cv' (Conv): 4 inputs given");
-  tb_free_all();
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  tb_node(m, "Gemm", "gm", ",x", "y");
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "node 'gm' (Gemm): input 0 is required but empty");
-  tb_free_all();
+  m = tb_one_node(13, "Conv", "cv", "x", NULL);
+  expect_fail(m, "node 'cv' (Conv): 1 inputs given, opset 13 expects 2 to 3");
+  m = tb_one_node(13, "Conv", "cv", "x,x,x,x", NULL);
+  expect_fail(m, "node 'cv' (Conv): 4 inputs given");
+  m = tb_one_node(13, "Gemm", "gm", ",x", NULL);
+  expect_fail(m, "node 'gm' (Gemm): input 0 is required but empty");
 }
 
 static void test_error_inputs(void) {
@@ -925,62 +909,34 @@ static void test_error_attrs(void) {
   Onnx__NodeProto *n;
   int64_t k[2] = {3, 3};
   /* unknown attribute value */
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  n = tb_node(m, "MaxPool", "mp", "x", "y");
+  m = tb_one_node(13, "MaxPool", "mp", "x", &n);
   tb_attr_ints(n, "kernel_shape", 2, k);
   tb_attr_s(n, "auto_pad", "FOO");
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "node 'mp' (MaxPool): attribute 'auto_pad' is 'FOO', not one of NOTSET");
-  tb_free_all();
+  expect_fail(m, "node 'mp' (MaxPool): attribute 'auto_pad' is 'FOO', not one of NOTSET");
   /* wrong attribute type */
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  n = tb_node(m, "MaxPool", "mp", "x", "y");
+  m = tb_one_node(13, "MaxPool", "mp", "x", &n);
   tb_attr_f(n, "kernel_shape", 3);
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "attribute 'kernel_shape' must be of type INTS, not FLOAT");
-  tb_free_all();
+  expect_fail(m, "attribute 'kernel_shape' must be of type INTS, not FLOAT");
   /* missing kernel_shape; bad stride; unknown attribute; mismatched lists */
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  tb_node(m, "AveragePool", "ap", "x", "y");
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "node 'ap' (AveragePool): missing required attribute 'kernel_shape'");
-  tb_free_all();
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  n = tb_node(m, "MaxPool", "mp", "x", "y");
+  m = tb_one_node(13, "AveragePool", "ap", "x", NULL);
+  expect_fail(m, "node 'ap' (AveragePool): missing required attribute 'kernel_shape'");
+  m = tb_one_node(13, "MaxPool", "mp", "x", &n);
   tb_attr_ints(n, "kernel_shape", 2, k);
   int64_t s0[2] = {1, 0};
   tb_attr_ints(n, "strides", 2, s0);
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "attribute 'strides' has the invalid value 0");
-  tb_free_all();
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  n = tb_node(m, "Relu", "r", "x", "y");
+  expect_fail(m, "attribute 'strides' has the invalid value 0");
+  m = tb_one_node(13, "Relu", "r", "x", &n);
   tb_attr_i(n, "bogus", 1);
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "node 'r' (Relu): unknown attribute 'bogus'");
-  tb_free_all();
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  n = tb_node(m, "MaxPool", "mp", "x", "y");
+  expect_fail(m, "node 'r' (Relu): unknown attribute 'bogus'");
+  m = tb_one_node(13, "MaxPool", "mp", "x", &n);
   tb_attr_ints(n, "kernel_shape", 2, k);
   int64_t p3[6] = {0, 0, 0, 0, 0, 0};
   tb_attr_ints(n, "pads", 6, p3);
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "attribute 'pads' is for 3 spatial dimensions, 'kernel_shape' for 2");
-  tb_free_all();
+  expect_fail(m, "attribute 'pads' is for 3 spatial dimensions, 'kernel_shape' for 2");
   /* BatchNormalization in training mode */
-  m = tb_model(15);
-  tb_input(m, "x", 1, 4, D4);
-  n = tb_node(m, "BatchNormalization", "bn", "x,x,x,x,x", "y");
+  m = tb_one_node(15, "BatchNormalization", "bn", "x,x,x,x,x", &n);
   tb_attr_i(n, "training_mode", 1);
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "node 'bn' (BatchNormalization): training mode");
-  tb_free_all();
+  expect_fail(m, "node 'bn' (BatchNormalization): training mode");
   m = tb_model(6);
   tb_input(m, "x", 1, 4, D4);
   n = tb_node(m, "BatchNormalization", "bn", "x,x,x,x,x", "y,m,v,sm,sv");
@@ -989,13 +945,9 @@ static void test_error_attrs(void) {
   ASSERT_HAS(load_fail(m), "node 'bn' (BatchNormalization): training mode");
   tb_free_all();
   /* Cast to an unsupported type; Pad mode */
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  n = tb_node(m, "Cast", "c", "x", "y");
+  m = tb_one_node(13, "Cast", "c", "x", &n);
   tb_attr_i(n, "to", 8);
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "node 'c' (Cast): cannot cast to string");
-  tb_free_all();
+  expect_fail(m, "node 'c' (Cast): cannot cast to string");
   m = tb_model(13);
   tb_input(m, "x", 1, 4, D4);
   int64_t pd[8] = {0};
@@ -1006,15 +958,11 @@ static void test_error_attrs(void) {
   ASSERT_HAS(load_fail(m), "node 'pad' (Pad): attribute 'mode' is 'mirror'");
   tb_free_all();
   /* a subgraph attribute */
-  m = tb_model(13);
-  tb_input(m, "x", 1, 4, D4);
-  n = tb_node(m, "Relu", "r", "x", "y");
+  m = tb_one_node(13, "Relu", "r", "x", &n);
   Onnx__AttributeProto *a = tb_attr(n, "body", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH);
   a->g = tb_new(sizeof *a->g);
   onnx__graph_proto__init(a->g);
-  tb_output(m, "y", 1, 4, D4);
-  ASSERT_HAS(load_fail(m), "subgraphs are not supported");
-  tb_free_all();
+  expect_fail(m, "subgraphs are not supported");
 }
 
 /* ---- external data ----------------------------------------------------- */
