@@ -145,13 +145,18 @@ def main():
         # the direct method's stride-1 3x3 convs, from the per-layer profile
         dd = d + '-direct'
         sh(f'{resnetc} {onnx} -o {dd} --name {name} --winograd off -q && make -s -C {dd} profile')
-        prof = sh(f'{dd}/{name}_profile --bench 20 {inp}') + ''
-        for m in re.finditer(r"^\s*\d+\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)%\s+\d+\s+\d+ Conv '([^']*)': "
-                             r"\[1,(\d+),(\d+),(\d+)\] \[(\d+),\d+,3,3\].*-> \[1,\d+,(\d+),(\d+)\]", prof, re.M):
-            ms, gf, pct, lname, c, h, w, k, oh, ow = m.groups()
-            if (h, w) == (oh, ow):
-                direct.append(dict(model=name, layer=lname, shape=f'{c} -> {k}, {h}x{w}', ms=float(ms),
-                                   gf=float(gf), pct=float(pct)))
+        # the shared machine's interference comes and goes: the profile runs
+        # five times and each layer keeps its best mean
+        best = {}
+        for _ in range(5):
+            prof = sh(f'{dd}/{name}_profile --bench 10 {inp}')
+            for m in re.finditer(r"^\s*\d+\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)%\s+\d+\s+\d+ Conv '([^']*)': "
+                                 r"\[1,(\d+),(\d+),(\d+)\] \[(\d+),\d+,3,3\].*-> \[1,\d+,(\d+),(\d+)\]", prof, re.M):
+                ms, gf, pct, lname, c, h, w, k, oh, ow = m.groups()
+                if (h, w) == (oh, ow) and (lname not in best or float(ms) < best[lname]['ms']):
+                    best[lname] = dict(model=name, layer=lname, shape=f'{c} -> {k}, {h}x{w}', ms=float(ms),
+                                       gf=float(gf), pct=float(pct))
+        direct += best.values()
         print(f"{name}: resnetc {med['resnetc']:.2f} ms, ORT {med['onnxruntime']:.2f} ms, "
               f"PyTorch {med['pytorch']:.2f} ms, ratio {med['resnetc'] / med['onnxruntime']:.2f}", flush=True)
 
@@ -173,8 +178,8 @@ def main():
         f'- PyTorch: {torch.__version__} (TorchScript traced, frozen, optimize_for_inference)',
         f'- Single-core FMA peak (bench/peak.c): ' + (f'{peak:.0f} GFLOP/s' if peak else 'not measured'),
         '',
-        '| model | GMAC | resnetc median / min | ONNX Runtime median / min | PyTorch median / min | resnetc / ORT | resnetc GFLOP/s | % of peak | max rel. error vs PyTorch (resnetc, ORT) |',
-        '|---|---|---|---|---|---|---|---|---|',
+        '| model | GMAC | resnetc median / min | ONNX Runtime median / min | PyTorch median / min | resnetc / ORT, medians | resnetc / ORT, minima | resnetc GFLOP/s | % of peak | max rel. error vs PyTorch (resnetc, ORT) |',
+        '|---|---|---|---|---|---|---|---|---|---|',
     ]
     for r in rows:
         md, mn = r['med'], r['mn']
@@ -182,7 +187,7 @@ def main():
         pct = f'{100 * gf / peak:.0f}%' if peak else '-'
         lines.append(f"| {r['name']} | {r['macs'] / 1e9:.2f} | {md['resnetc']:.2f} / {mn['resnetc']:.2f} | "
                      f"{md['onnxruntime']:.2f} / {mn['onnxruntime']:.2f} | {md['pytorch']:.2f} / {mn['pytorch']:.2f} | "
-                     f"**{md['resnetc'] / md['onnxruntime']:.2f}** | {gf:.1f} | {pct} | "
+                     f"**{md['resnetc'] / md['onnxruntime']:.2f}** | {mn['resnetc'] / mn['onnxruntime']:.2f} | {gf:.1f} | {pct} | "
                      f"{r['err']['resnetc']:.1e}, {r['err']['onnxruntime']:.1e} |")
     lines += [
         '',
@@ -191,9 +196,9 @@ def main():
         '',
         '## Stride-1 3x3 convolutions, direct method',
         '',
-        'The same models compiled with `--winograd off`, built with `make profile`, run with '
-        '`NAME_profile --bench 20`: per layer, the mean time over its calls and the share of the FMA peak '
-        'the profile measures itself.',
+        'The same models compiled with `--winograd off`, built with `make profile`, run five times with '
+        '`NAME_profile --bench 10`: per layer, the best of the five mean times over its calls, and the share '
+        'of the FMA peak the profile measures itself.',
         '',
         '| model | channels, output size | layers | ms per layer | GFLOP/s | % of peak: mean (lowest) |',
         '|---|---|---|---|---|---|',
