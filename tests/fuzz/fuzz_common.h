@@ -33,6 +33,9 @@
 #define FZ_MAX_FOLD ((int64_t)1 << 20)
 #define FZ_DIFF_MAX_ELEMS ((int64_t)1 << 16)
 #define FZ_DIFF_MAX_MACS ((int64_t)4 << 20)
+/* the unoptimised graph still holds the nodes the passes remove as dead:
+ * a dead node's output may be huge while the outputs are tiny */
+#define FZ_DIFF_MAX_BYTES ((int64_t)64 << 20)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -98,6 +101,11 @@ static void fz_differential(Graph *opt, Graph *(*reload)(void *), void *ctx) {
   shape_infer_and_fold(ref, FZ_MAX_FOLD);
   ir_try_end(&t);
   if (ref->ninputs != opt->ninputs || ref->noutputs != opt->noutputs) abort();
+  int64_t total = 0;
+  for (int i = 0; i < ref->ntensors; i++) {
+    int64_t b = ir_bytes(ref->tensors[i]);
+    if (b < 0 || (total += b) > FZ_DIFF_MAX_BYTES) { ir_graph_free(ref); return; }
+  }
   int n_in = ref->ninputs, n_out = ref->noutputs;
   void **in = calloc((size_t)n_in + 1, sizeof *in);
   void **o1 = calloc((size_t)n_out + 1, sizeof *o1), **o2 = calloc((size_t)n_out + 1, sizeof *o2);
