@@ -1078,6 +1078,7 @@ static Tensor *L_unary(Elab *E, Frame *F, Op op, const char *kind, Tensor *x, Lo
 static Tensor *L_pool(Elab *E, Frame *F, Op op, const char *what, Tensor *x, int64_t k, int64_t s,
                       int64_t pad, int ceil_mode, int count_pad, Loc loc) {
   need_rank(E, x, what, loc);
+  if (s == 0) el_error(E, loc, "%s: the stride is 0; it must be at least 1 (leave it out for the window's size)", what);
   if (s < 0) s = k;
   if (pad < 0) pad = (k - 1) / 2;
   if (pad > k / 2)
