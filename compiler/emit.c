@@ -1443,7 +1443,39 @@ static void lower_constantofshape(Emitter *e, Node *n) {
 
 static int is_blocked(const Tensor *t) { return t && t->layout == LAYOUT_NCHWC; }
 
-static const char *kparams(Emitter *e, FILE *f, char **buf, size_t *len);
+/* A kernel's m4 parameters: a k*_params printer of kernels.h writes them
+ * to kmem_open's stream, kmem_text keeps them in the graph's arena. */
+typedef struct KMem { char *buf; size_t len; FILE *f; } KMem;
+
+static FILE *kmem_open(KMem *m) {
+  m->buf = NULL;
+  m->len = 0;
+  m->f = open_memstream(&m->buf, &m->len);
+  if (!m->f) ir_fail("out of memory");
+  return m->f;
+}
+
+static const char *kmem_text(Emitter *e, KMem *m) {
+  if (fclose(m->f) != 0) ir_fail("out of memory");
+  const char *p = ir_strdup(e->g, m->buf);
+  free(m->buf);
+  return p;
+}
+
+/* Calls a kernel of node n that reads weights packed at compile time (the
+ * blocked convs, the FC): (x, packed weights, bias, residual, y), then the
+ * scratch above the planned arena when it uses it. */
+static void call_packed(Emitter *e, Node *n, KS *k, int scratch) {
+  Tensor *r = n->nin > 3 ? n->in[3] : NULL;
+  Buf a = {e->g, 0, 0, 0};
+  arg(&a, ptr(e, n->in[0], NULL, 0));
+  arg(&a, ptr(e, e->packw[n->id], NULL, 0));
+  arg(&a, ptr(e, e->packb[n->id], NULL, 0));
+  arg(&a, ptr(e, r, NULL, 0));
+  arg(&a, ptr(e, n->out[0], NULL, 1));
+  if (scratch) arg(&a, ir_fmt(e->g, "(float *)(A + %" PRId64 ")", e->scratch_off));
+  call(e, k, &a, "");
+}
 
 /* A node the layout pass made run blocked: a Conv writing a blocked tensor. */
 static int blocked_conv(const Node *n) { return n->op == OP_CONV && is_blocked(n->out[0]); }
@@ -1494,19 +1526,10 @@ static void lower_fc(Emitter *e, Node *n) {
   kfc_name(&c, name, sizeof name);
   KS k;
   ks_init(e, &k, "FC", "rn_f32_%s", name);
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f) ir_fail("out of memory");
-  kfc_params(f, &c);
-  bputs(&k.p, kparams(e, f, &buf, &len));
-  Buf a = {e->g, 0, 0, 0};
-  arg(&a, ptr(e, n->in[0], NULL, 0));
-  arg(&a, ptr(e, e->packw[n->id], NULL, 0));
-  arg(&a, ptr(e, e->packb[n->id], NULL, 0));
-  arg(&a, ptr(e, r, NULL, 0));
-  arg(&a, ptr(e, n->out[0], NULL, 1));
-  call(e, &k, &a, "");
+  KMem km;
+  kfc_params(kmem_open(&km), &c);
+  bputs(&k.p, kmem_text(e, &km));
+  call_packed(e, n, &k, 0);
 }
 
 static void pack_blocked(Emitter *e) {
@@ -1561,11 +1584,15 @@ static void pack_blocked(Emitter *e) {
 }
 
 /* The C text of a kernel's parameters from one of kernels.c's *_params. */
-static const char *kparams(Emitter *e, FILE *f, char **buf, size_t *len) {
-  if (fclose(f) != 0) ir_fail("out of memory");
-  const char *p = ir_strdup(e->g, *buf);
-  free(*buf);
-  return p;
+/* The blocked 1x1 conv that Winograd and the strided 1x1 path call on
+ * their scratch: a kernel defined only, named rn_f32_NAME. */
+static Kern *define_inner_conv(Emitter *e, const KConv *gm, const char *name) {
+  KS k;
+  ks_init(e, &k, "CONVB", "rn_f32_%s", name);
+  KMem km;
+  kconv_params(kmem_open(&km), gm, e->kisas, NULL);
+  bputs(&k.p, kmem_text(e, &km));
+  return define_kernel(e, &k);
 }
 
 /* Winograd: the GEMM kernel (a blocked 1x1 conv over a chunk of tiles),
@@ -1574,32 +1601,16 @@ static const char *kparams(Emitter *e, FILE *f, char **buf, size_t *len) {
 static void lower_wino(Emitter *e, Node *n, const KConv *c) {
   int m = e->wino_m[n->id], t = e->wino_t[n->id];
   KConv gm = kwino_gemm(c, m, t);
-  char name[200], *buf = NULL;
-  size_t len = 0;
+  char name[200];
   kconv_name(&gm, name, sizeof name);
-  KS gk;
-  ks_init(e, &gk, "CONVB", "rn_f32_wgemm_%s", name + 4);
-  FILE *f = open_memstream(&buf, &len);
-  if (!f) ir_fail("out of memory");
-  kconv_params(f, &gm, e->kisas, NULL);
-  bputs(&gk.p, kparams(e, f, &buf, &len));
-  Kern *gemm = define_kernel(e, &gk);
+  Kern *gemm = define_inner_conv(e, &gm, ir_fmt(e->g, "wgemm_%s", name + 4));
   kwino_name(c, m, name, sizeof name);
   KS k;
   ks_init(e, &k, "WINO", "rn_f32_%s", name);
-  f = open_memstream(&buf, &len);
-  if (!f) ir_fail("out of memory");
-  kwino_params(f, c, m, t, gemm->base, gemm->n);
-  bputs(&k.p, kparams(e, f, &buf, &len));
-  Tensor *r = n->nin > 3 ? n->in[3] : NULL;
-  Buf a = {e->g, 0, 0, 0};
-  arg(&a, ptr(e, n->in[0], NULL, 0));
-  arg(&a, ptr(e, e->packw[n->id], NULL, 0));
-  arg(&a, ptr(e, e->packb[n->id], NULL, 0));
-  arg(&a, ptr(e, r, NULL, 0));
-  arg(&a, ptr(e, n->out[0], NULL, 1));
-  arg(&a, ir_fmt(e->g, "(float *)(A + %" PRId64 ")", e->scratch_off));
-  call(e, &k, &a, "");
+  KMem km;
+  kwino_params(kmem_open(&km), c, m, t, gemm->base, gemm->n);
+  bputs(&k.p, kmem_text(e, &km));
+  call_packed(e, n, &k, 1);
 }
 
 /* A strided 1x1 conv: the stride-1 kernel over the subsampled input,
@@ -1607,32 +1618,16 @@ static void lower_wino(Emitter *e, Node *n, const KConv *c) {
  * lives in the scratch above the planned arena (as Winograd's). */
 static void lower_sub(Emitter *e, Node *n, const KConv *c) {
   KConv gm = ksub_gemm(c);
-  char name[200], *buf = NULL;
-  size_t len = 0;
+  char name[200];
   kconv_name(&gm, name, sizeof name);
-  KS gk;
-  ks_init(e, &gk, "CONVB", "rn_f32_%s", name);
-  FILE *f = open_memstream(&buf, &len);
-  if (!f) ir_fail("out of memory");
-  kconv_params(f, &gm, e->kisas, NULL);
-  bputs(&gk.p, kparams(e, f, &buf, &len));
-  Kern *gemm = define_kernel(e, &gk);
+  Kern *gemm = define_inner_conv(e, &gm, name);
   ksub_name(c, name, sizeof name);
   KS k;
   ks_init(e, &k, "CONVSUB", "rn_f32_%s", name);
-  f = open_memstream(&buf, &len);
-  if (!f) ir_fail("out of memory");
-  ksub_params(f, c, gemm->base, gemm->n);
-  bputs(&k.p, kparams(e, f, &buf, &len));
-  Tensor *r = n->nin > 3 ? n->in[3] : NULL;
-  Buf a = {e->g, 0, 0, 0};
-  arg(&a, ptr(e, n->in[0], NULL, 0));
-  arg(&a, ptr(e, e->packw[n->id], NULL, 0));
-  arg(&a, ptr(e, e->packb[n->id], NULL, 0));
-  arg(&a, ptr(e, r, NULL, 0));
-  arg(&a, ptr(e, n->out[0], NULL, 1));
-  arg(&a, ir_fmt(e->g, "(float *)(A + %" PRId64 ")", e->scratch_off));
-  call(e, &k, &a, "");
+  KMem km;
+  ksub_params(kmem_open(&km), c, gemm->base, gemm->n);
+  bputs(&k.p, kmem_text(e, &km));
+  call_packed(e, n, &k, 1);
 }
 
 static void lower_convb(Emitter *e, Node *n) {
@@ -1671,19 +1666,10 @@ static void lower_convb(Emitter *e, Node *n) {
   kconv_name(&c, name, sizeof name);
   KS k;
   ks_init(e, &k, "CONVB", "rn_f32_%s", name);
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f) ir_fail("out of memory");
-  kconv_params(f, &c, e->kisas, NULL);
-  bputs(&k.p, kparams(e, f, &buf, &len));
-  Buf a = {e->g, 0, 0, 0};
-  arg(&a, ptr(e, x, NULL, 0));
-  arg(&a, ptr(e, e->packw[n->id], NULL, 0));
-  arg(&a, ptr(e, e->packb[n->id], NULL, 0));
-  arg(&a, ptr(e, r, NULL, 0));
-  arg(&a, ptr(e, y, NULL, 1));
-  call(e, &k, &a, "");
+  KMem km;
+  kconv_params(kmem_open(&km), &c, e->kisas, NULL);
+  bputs(&k.p, kmem_text(e, &km));
+  call_packed(e, n, &k, 0);
 }
 
 static void lower_poolb(Emitter *e, Node *n) {
@@ -1693,12 +1679,9 @@ static void lower_poolb(Emitter *e, Node *n) {
   kpool_name(&p, name, sizeof name);
   KS k;
   ks_init(e, &k, "POOLB", "rn_f32_%s", name);
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f) ir_fail("out of memory");
-  kpool_params(f, &p);
-  bputs(&k.p, kparams(e, f, &buf, &len));
+  KMem km;
+  kpool_params(kmem_open(&km), &p);
+  bputs(&k.p, kmem_text(e, &km));
   Buf a = {e->g, 0, 0, 0};
   arg(&a, ptr(e, n->in[0], NULL, 0));
   arg(&a, ptr(e, n->out[0], NULL, 1));
@@ -1714,12 +1697,9 @@ static void lower_reorder(Emitter *e, Node *n) {
   kreorder_name(c, hw, to, name, sizeof name);
   KS k;
   ks_init(e, &k, "REORDER", "rn_f32_%s", name);
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f) ir_fail("out of memory");
-  kreorder_params(f, c, hw, to);
-  bputs(&k.p, kparams(e, f, &buf, &len));
+  KMem km;
+  kreorder_params(kmem_open(&km), c, hw, to);
+  bputs(&k.p, kmem_text(e, &km));
   Buf a = {e->g, 0, 0, 0};
   arg(&a, ptr(e, x, NULL, 0));
   arg(&a, ptr(e, y, NULL, 1));

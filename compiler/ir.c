@@ -273,8 +273,7 @@ static uint64_t name_hash(const char *s) {
 static void names_put(Graph *g, Tensor *t) {
   if (2 * (g->nnames + 1) > g->namecap) {
     size_t cap = g->namecap ? 2 * g->namecap : 256;
-    Tensor **nt = calloc(cap, sizeof *nt);
-    if (!nt) { fprintf(stderr, "resnetc: out of memory\n"); exit(1); }
+    Tensor **nt = ir_scratch(cap * sizeof *nt);
     size_t kept = 0;
     for (size_t i = 0; i < g->namecap; i++) {
       Tensor *u = g->names[i];
@@ -509,9 +508,7 @@ char *ir_shape_str(const Tensor *t, char *buf, size_t n) {
 
 /* ---- editing ----------------------------------------------------------- */
 
-/* A malloc'ed buffer of n bytes for the length of one function that cannot
- * fail before freeing it. */
-static void *scratch(size_t n) {
+void *ir_scratch(size_t n) {
   void *p = calloc(n ? n : 1, 1);
   if (!p) { fprintf(stderr, "resnetc: out of memory\n"); exit(1); }
   return p;
@@ -525,7 +522,7 @@ void ir_relink(Graph *g) {
     t->nconsumers = 0;
     t->consumers = NULL;
   }
-  int *cnt = scratch(sizeof(int) * (size_t)g->ntensors);
+  int *cnt = ir_scratch(sizeof(int) * (size_t)g->ntensors);
   size_t total = 0;
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
@@ -568,7 +565,7 @@ void ir_sweep(Graph *g) {
     if (!g->nodes[i]->dead) g->nodes[k++] = g->nodes[i];
   g->nnodes = k;
   /* keep tensors that a live node, a graph input or output refers to */
-  char *used = scratch((size_t)g->ntensors);
+  char *used = ir_scratch((size_t)g->ntensors);
   for (int i = 0; i < g->ntensors; i++) g->tensors[i]->id = i;
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];

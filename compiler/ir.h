@@ -210,6 +210,9 @@ void *ir_realloc(Graph *g, void *p, size_t old, size_t n);
 char *ir_strdup(Graph *g, const char *s);
 char *ir_strndup(Graph *g, const char *s, size_t n);
 char *ir_fmt(Graph *g, const char *fmt, ...);
+/* n zeroed bytes outside any graph's arena, released with free(): scratch
+ * that must not grow the arena; out of memory ends the process. */
+void *ir_scratch(size_t n);
 
 /* ---- building --------------------------------------------------------- */
 Tensor *ir_tensor(Graph *g, const char *name, DType t, int rank, const int64_t *dims);

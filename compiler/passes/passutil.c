@@ -2,7 +2,6 @@
 #include "passutil.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,20 +144,7 @@ int pu_bn_affine(Graph *g, const Node *bn, BnAffine *a) {
   return 1;
 }
 
-int pu_sweep_at(Graph *g, int i) {
-  int k = 0;
-  for (int j = 0; j <= i && j < g->nnodes; j++) k += !g->nodes[j]->dead;
-  ir_sweep(g);
-  return k - 1;
-}
-
 /* ---- rewriting in rounds ------------------------------------------------ */
-
-static void *pu_scratch(size_t n) {
-  void *p = calloc(n ? n : 1, 1);
-  if (!p) { fprintf(stderr, "resnetc: out of memory\n"); exit(1); }
-  return p;
-}
 
 /* Method.  One round: ir_sweep (which relinks), then a snapshot of the
  * live nodes and of each one's input and output tensors.  Walking the
@@ -198,9 +184,8 @@ static int block_ball(const Snap *s, int i, int radius, int *mark, int stamp, ch
     if (d == radius) continue;
     for (int k = s->off[u]; k < s->off[u + 1]; k++) {
       const Tensor *t = s->ts[k];
-      int cand[1] = {snap_index(s, t->producer)};
-      for (int c = -1; c < t->nconsumers; c++) {
-        int v = c < 0 ? cand[0] : snap_index(s, t->consumers[c]);
+      for (int c = -1; c < t->nconsumers; c++) {    /* -1: the producer */
+        int v = snap_index(s, c < 0 ? t->producer : t->consumers[c]);
         if (v < 0 || mark[v] == stamp) continue;
         if (tail == BALL_CAP) return 0;
         mark[v] = stamp;
@@ -255,11 +240,11 @@ void pu_rewrite(Graph *g, PuRewriteFn fn, PassStats *st) {
     Snap *s = &R.s;
     s->n = g->nnodes;
     if (s->n == 0) return;
-    s->order = pu_scratch(sizeof(Node *) * (size_t)s->n);
-    s->off = pu_scratch(sizeof(int) * (size_t)(s->n + 1));
+    s->order = ir_scratch(sizeof(Node *) * (size_t)s->n);
+    s->off = ir_scratch(sizeof(int) * (size_t)(s->n + 1));
     size_t total = 0;
     for (int i = 0; i < s->n; i++) total += (size_t)g->nodes[i]->nin + (size_t)g->nodes[i]->nout;
-    s->ts = pu_scratch(sizeof(Tensor *) * total);
+    s->ts = ir_scratch(sizeof(Tensor *) * total);
     int k = 0;
     for (int i = 0; i < s->n; i++) {
       Node *n = s->order[i] = g->nodes[i];
@@ -268,10 +253,10 @@ void pu_rewrite(Graph *g, PuRewriteFn fn, PassStats *st) {
       for (int j = 0; j < n->nout; j++) if (n->out[j]) s->ts[k++] = n->out[j];
     }
     s->off[s->n] = k;
-    R.blocked = pu_scratch((size_t)s->n);
-    R.mark = pu_scratch(sizeof(int) * (size_t)s->n);
-    R.queue = pu_scratch(sizeof(int) * BALL_CAP);
-    R.depth = pu_scratch(sizeof(int) * BALL_CAP);
+    R.blocked = ir_scratch((size_t)s->n);
+    R.mark = ir_scratch(sizeof(int) * (size_t)s->n);
+    R.queue = ir_scratch(sizeof(int) * BALL_CAP);
+    R.depth = ir_scratch(sizeof(int) * BALL_CAP);
     int changed = round_protected(g, fn, st, &R);
     round_free(&R);
     if (!changed) break;

@@ -43,11 +43,6 @@ typedef struct BnAffine {
   double *s, *t, *mean, *beta;
 } BnAffine;
 int pu_bn_affine(Graph *g, const Node *bn, BnAffine *a);
-/* Removes the nodes marked dead (ir_sweep, which also relinks: ir_relink
- * alone would count dead nodes as producers and readers) during a walk
- * over g->nodes at index i; returns the index of the last live node that
- * was at or before i, so the walk goes on with the next one. */
-int pu_sweep_at(Graph *g, int i);
 /* Applies fn to every live node, repeatedly, until no call changes the
  * graph (fn returns non-zero when it rewrote), then sweeps.  It replaces
  * the walk that swept and relinked after every rewrite (quadratic: a
