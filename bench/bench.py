@@ -7,26 +7,41 @@ usage: /usr/bin/python3 bench/bench.py [--rounds R] [--runs N] [--models a,b]
 
 For each model (default: cifar_resnet56, resnet18, resnet50; torchvision's
 definitions with seeded random weights, tools/export_models.py):
-  - resnetc: the ONNX file compiled with build/resnetc (-O2), built by the
-    generated Makefile (cc -O3 -march=native), timed by its own driver
-    (`NAME --bench N`: N runs after a warm-up);
+  - resnetc: the ONNX file compiled with build/resnetc (-O2); the generated
+    driver (its Makefile: cc -O3 -march=native) checks the output, and the
+    same files with the same flags, built as a shared library, are timed
+    here: NAME_run() called through ctypes (the call costs about a
+    microsecond);
   - ONNX Runtime: onnxruntime-node (CPU, all graph optimisations), one
     intra-op thread, bench/ort_serve.js;
   - PyTorch: the same model, TorchScript traced, frozen and optimised for
     inference, one thread (OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset).
-The engines run interleaved: every round gives each engine N runs in turn,
-so a noisy neighbour hurts all of them alike.  Reported: median and min ms
-over all runs (resnetc: the median of its per-round medians, the min of its
-minima), the ratio resnetc / ONNX Runtime of the medians, GFLOP/s
+The engines run interleaved: every round gives each engine N runs in turn
+(default: 1), the order rotating from round to round, so the shared
+machine's slow and fast spells (they come and go within seconds and can
+halve the speed) fall on all engines alike.  Reported: median and min ms
+over all runs, the ratio resnetc / ONNX Runtime of the medians, GFLOP/s
 (2 x multiply-adds / median) and % of the single-core FMA peak measured by
 bench/peak.c when present.  Every engine's logits are checked against
 PyTorch's first.  Writes BENCHMARKS.md.
 """
-import argparse, json, os, platform, re, statistics, subprocess, sys, time
+import argparse, ctypes, json, os, platform, re, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'tools'))
+
+
+def aligned(src, align=64):
+    """A 64-byte aligned uint8 array: a copy of the array src, or src zero bytes."""
+    import numpy as np
+    n = src if isinstance(src, int) else src.nbytes
+    raw = np.zeros(n + align, np.uint8)
+    off = (-raw.ctypes.data) % align
+    buf = raw[off:off + n]
+    if not isinstance(src, int):
+        buf[:] = src.view(np.uint8).ravel()
+    return buf
 
 
 def sh(cmd, **kw):
@@ -56,8 +71,8 @@ def cpu_flags():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--rounds', type=int, default=5)
-    ap.add_argument('--runs', type=int, default=10)
+    ap.add_argument('--rounds', type=int, default=100)
+    ap.add_argument('--runs', type=int, default=1)
     ap.add_argument('--models', default='cifar_resnet56,resnet18,resnet50')
     ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
     ap.add_argument('--out', default=os.path.join(ROOT, 'BENCHMARKS.md'))
@@ -103,32 +118,65 @@ def main():
 
         model, x = export_models.build(name)
         with torch.no_grad():
-            ts = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, x)))
+            ts_model = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, x)))
             for _ in range(3):
-                y = ts(x)
+                y = ts_model(x)
         err['pytorch'] = float(np.abs(y.numpy().ravel() - ref).max() / np.abs(ref).max())
 
-        t = {'resnetc': [], 'onnxruntime': [], 'pytorch': []}
-        rmin = []
-        for r in range(a.rounds):
-            out = sh(f'{exe} --bench {a.runs} {inp}')
-            m = re.search(r'median_ms=([0-9.]+) min_ms=([0-9.]+)', out)
-            t['resnetc'].append(float(m.group(1)))
-            rmin.append(float(m.group(2)))
-            ort.stdin.write(f'run {a.runs}\n')
+        # the generated files as a shared library, with the Makefile's flags
+        srcs = ' '.join(os.path.join(d, f) for f in (name + '.c', name + '_weights.c')
+                        if os.path.exists(os.path.join(d, f)))
+        sh(f'cc -O3 -march=native -std=c99 -fPIC -shared -o {d}/lib{name}.so {srcs}')
+        lib = ctypes.CDLL(os.path.join(d, f'lib{name}.so'))
+        crun = getattr(lib, name + '_run')
+        crun.restype = ctypes.c_int
+        crun.argtypes = [ctypes.c_void_p] * 4
+        hdr = open(os.path.join(d, name + '.h')).read()
+        arena_bytes = int(re.search(r'#define %s_ARENA_BYTES (\d+)' % name, hdr).group(1))
+        out_numel = int(re.search(r'#define %s_OUT0_NUMEL (\d+)' % name, hdr).group(1))
+        xin, abuf, yout = aligned(np.fromfile(inp, np.uint8)), aligned(max(arena_bytes, 1)), aligned(4 * out_numel)
+        wfile = os.path.join(d, name + '.weights')
+        wts = aligned(np.fromfile(wfile, np.uint8)) if os.path.exists(wfile) else None
+        args = (xin.ctypes.data, yout.ctypes.data, abuf.ctypes.data, None if wts is None else wts.ctypes.data)
+        if crun(*args) != 0:
+            sys.exit(f'{name}_run failed')
+        if not np.array_equal(yout.view('<f4'), np.fromfile(f'{d}/out.bin', '<f4')):
+            sys.exit(f'{name}: the shared library and the driver disagree')
+
+        def time_resnetc(n):
+            ts = []
+            for _ in range(n):
+                t0 = time.perf_counter_ns()
+                crun(*args)
+                ts.append((time.perf_counter_ns() - t0) / 1e6)
+            return ts
+
+        def time_ort(n):
+            ort.stdin.write(f'run {n}\n')
             ort.stdin.flush()
-            t['onnxruntime'] += json.loads(ort.stdout.readline())['times']
+            return json.loads(ort.stdout.readline())['times']
+
+        def time_torch(n):
+            ts = []
             with torch.no_grad():
-                for _ in range(a.runs):
-                    t0 = time.perf_counter()
-                    ts(x)
-                    t['pytorch'].append((time.perf_counter() - t0) * 1e3)
+                for _ in range(n):
+                    t0 = time.perf_counter_ns()
+                    ts_model(x)
+                    ts.append((time.perf_counter_ns() - t0) / 1e6)
+            return ts
+
+        engines = [('resnetc', time_resnetc), ('onnxruntime', time_ort), ('pytorch', time_torch)]
+        for _, f in engines:  # warm-up
+            f(3)
+        t = {k: [] for k, _ in engines}
+        for r in range(a.rounds):
+            for k, f in engines[r % 3:] + engines[:r % 3]:
+                t[k] += f(a.runs)
         ort.stdin.write('quit\n')
         ort.stdin.flush()
         ort.wait()
         med = {k: statistics.median(v) for k, v in t.items()}
         mn = {k: min(v) for k, v in t.items()}
-        mn['resnetc'] = min(rmin)
         rows.append(dict(name=name, macs=macs, med=med, mn=mn, err=err))
 
         # peak resident memory of the generated binary, one run, against
@@ -145,17 +193,21 @@ def main():
         # the direct method's stride-1 3x3 convs, from the per-layer profile
         dd = d + '-direct'
         sh(f'{resnetc} {onnx} -o {dd} --name {name} --winograd off -q && make -s -C {dd} profile')
-        # the shared machine's interference comes and goes: the profile runs
-        # five times and each layer keeps its best mean
-        best = {}
+        # the shared machine's speed comes and goes: each layer's best call,
+        # over five runs of the profile, against the best peak
+        best, peak_prof = {}, 0.0
         for _ in range(5):
             prof = sh(f'{dd}/{name}_profile --bench 10 {inp}')
-            for m in re.finditer(r"^\s*\d+\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)%\s+\d+\s+\d+ Conv '([^']*)': "
+            peak_prof = max(peak_prof, float(re.search(r'peak ([0-9.]+) GFLOP/s', prof).group(1)))
+            for m in re.finditer(r"^\s*\d+\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+[0-9.]+%\s+\d+\s+\d+ Conv '([^']*)': "
                                  r"\[1,(\d+),(\d+),(\d+)\] \[(\d+),\d+,3,3\].*-> \[1,\d+,(\d+),(\d+)\]", prof, re.M):
-                ms, gf, pct, lname, c, h, w, k, oh, ow = m.groups()
-                if (h, w) == (oh, ow) and (lname not in best or float(ms) < best[lname]['ms']):
-                    best[lname] = dict(model=name, layer=lname, shape=f'{c} -> {k}, {h}x{w}', ms=float(ms),
-                                       gf=float(gf), pct=float(pct))
+                ms, bms, gf, lname, c, h, w, k, oh, ow = m.groups()
+                gflop = float(gf) * float(ms) / 1e3
+                if (h, w) == (oh, ow) and float(bms) > 0 and (lname not in best or float(bms) < best[lname]['ms']):
+                    best[lname] = dict(model=name, layer=lname, shape=f'{c} -> {k}, {h}x{w}', ms=float(bms),
+                                       gf=gflop / float(bms) * 1e3)
+        for r in best.values():
+            r['pct'] = 100 * r['gf'] / peak_prof
         direct += best.values()
         print(f"{name}: resnetc {med['resnetc']:.2f} ms, ORT {med['onnxruntime']:.2f} ms, "
               f"PyTorch {med['pytorch']:.2f} ms, ratio {med['resnetc'] / med['onnxruntime']:.2f}", flush=True)
@@ -166,8 +218,10 @@ def main():
         '',
         f'Made by `{" ".join(["bench/run.sh"] + sys.argv[1:])}`' +
         ' (`/usr/bin/python3 bench/bench.py` after installing onnxruntime-node), '
-        f'{time.strftime("%Y-%m-%d")}. Batch 1, float32, one thread, engines interleaved in '
-        f'{a.rounds} rounds of {a.runs} runs each. Latency in ms; ratio = resnetc / ONNX Runtime '
+        f'{time.strftime("%Y-%m-%d")}. Batch 1, float32, one thread, engines interleaved: '
+        f'{a.rounds} rounds, each giving every engine {a.runs} run{"s" if a.runs > 1 else ""} in turn, the order rotating '
+        '(resnetc: the generated files built with the Makefile\'s flags as a shared library, `NAME_run()` timed '
+        'through ctypes). Latency in ms; ratio = resnetc / ONNX Runtime '
         '(median); GFLOP/s = 2 x multiply-adds / median.',
         '',
         f'- Machine: {cpu_name()} ({cpu_flags()}), {os.cpu_count()} cores, shared: load average '
@@ -197,10 +251,10 @@ def main():
         '## Stride-1 3x3 convolutions, direct method',
         '',
         'The same models compiled with `--winograd off`, built with `make profile`, run five times with '
-        '`NAME_profile --bench 10`: per layer, the best of the five mean times over its calls, and the share '
-        'of the FMA peak the profile measures itself.',
+        '`NAME_profile --bench 10`: per layer, its best call over the five runs, against the best FMA peak the '
+        'profile measured (both best figures, since the shared machine\'s speed comes and goes).',
         '',
-        '| model | channels, output size | layers | ms per layer | GFLOP/s | % of peak: mean (lowest) |',
+        '| model | channels, output size | layers | best ms per layer | GFLOP/s | % of peak: mean (lowest) |',
         '|---|---|---|---|---|---|',
     ]
     groups = {}

@@ -17,7 +17,6 @@ async function main() {
   });
   const b = fs.readFileSync(input);
   const x = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-  const meta = session.inputMetadata ? null : null;  // shapes: square NCHW image
   const c = 3, hw = Math.round(Math.sqrt(x.length / c));
   const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x, [1, c, hw, hw]) };
   const res = await session.run(feeds);
