@@ -193,13 +193,24 @@ m4_dnl
 m4_dnl RN_CB_INIT(npx): accumulators = bias (+ residual)
 m4_define(<:RN_CB_INIT:>, <:RN_FOR(<:RN_V:>, 0, RN_NV, <:        const RN_VT bv<::>RN_V = RN_VLOAD(b + ocb0 * 16 + m4_eval(RN_V * RN_VL));
 RN_FOR(<:RN_P:>, 0, $1, <:m4_ifelse(P_RES<::>P_RV, 10, <:        RN_CB_ACC(RN_V, RN_P) = RN_VADD(bv<::>RN_V, RN_VLOAD(rb + (yt - y - yb) + m4_eval(RN_CB_YOFF(RN_V) + RN_P * 16)));
+:>, P_RES<::>RN_CB_RFAST, 11, <:        RN_CB_ACC(RN_V, RN_P) = rp<::>RN_CB_BLK(RN_V) ? RN_VADD(bv<::>RN_V, RN_VLOAD(rp<::>RN_CB_BLK(RN_V) + m4_eval(RN_P * P_RTW * 16 + RN_V % (16 / RN_VL) * RN_VL))) : bv<::>RN_V;
 :>, P_RES, 1, <:        RN_CB_ACC(RN_V, RN_P) = RN_VADD(bv<::>RN_V, RN_VLOAD(rv + m4_eval(RN_CB_BLK(RN_V) * 16 * RN_CB_TPX_CUR + RN_P * 16 + RN_V % (16 / RN_VL) * RN_VL)));
 :>, <:        RN_CB_ACC(RN_V, RN_P) = bv<::>RN_V;
 :>):>):>):>)
 m4_dnl
-m4_dnl RN_CB_GATHER(npx, ox0): the option-A residual of the tile, gathered
-m4_dnl into rv [nocb][npx][16] (zero where the channel is outside r)
-m4_define(<:RN_CB_GATHER:>, <:        float rv[m4_eval(RN_NV / (16 / RN_VL) * $1 * 16)];
+m4_dnl RN_CB_GATHER(npx, ox0): the option-A residual of the tile.  When the
+m4_dnl view's channel offset and count are multiples of 16 (32 -> 64 channels
+m4_dnl padded 16 each side, say), every output block is one whole block of r
+m4_dnl or zeros: rp<j> points at block j's first pixel (NULL: zeros) and
+m4_dnl RN_CB_INIT loads vectors from it.  Otherwise the residual is gathered
+m4_dnl into rv [nocb][npx][16] (zero where the channel is outside r).
+m4_define(<:RN_CB_RFAST:>, <:m4_eval(P_RC0 % 16 == 0 && P_RC % 16 == 0):>)
+m4_define(<:RN_CB_GATHER:>, <:m4_ifelse(RN_CB_RFAST, 1, <:RN_FOR(<:RN_RJ:>, 0, m4_eval(RN_NV / (16 / RN_VL)), <:m4_dnl
+        const int rcb<::>RN_RJ = ocb0 + RN_RJ - m4_eval(P_RC0 / 16);
+        const float *rp<::>RN_RJ = rcb<::>RN_RJ >= 0 && rcb<::>RN_RJ < m4_eval(P_RC / 16) ? r + (((size_t)rcb<::>RN_RJ * P_RH +
+            P_RSH + oy * P_RTH) * P_RW + P_RSW + (size_t)($2) * P_RTW) * 16 : NULL;
+:>):>, <:m4_dnl
+        float rv[m4_eval(RN_NV / (16 / RN_VL) * $1 * 16)];
         {
           int j, p, o;
           for (j = 0; j < m4_eval(RN_NV / (16 / RN_VL)); j++)
@@ -210,7 +221,7 @@ m4_define(<:RN_CB_GATHER:>, <:        float rv[m4_eval(RN_NV / (16 / RN_VL) * $1
                     P_RSW + ((size_t)($2) + p) * P_RTW) * 16 + c % 16] : 0.0f;
               }
         }
-:>)
+:>):>)
 m4_dnl
 m4_dnl RN_CB_ACTV(v): the activation; RN_CB_STORE(npx, F): store F(acc)
 m4_define(<:RN_CB_ACTV:>, <:m4_ifelse(P_ACT, <:relu:>, <:RN_VMAX($1, RN_VSET1(0.0f)):>, P_ACT, <:clip:>,

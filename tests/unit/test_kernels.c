@@ -491,18 +491,23 @@ static void build_cases(void) {
   /* conv with the option-A shortcut of the CIFAR ResNets read through its
    * view: r has half the channels at twice the size, channel offset 8 (not
    * a block boundary), or other offsets, starts and steps; forced tiles
-   * too, so the view meets partial sums */
-  for (int i = 0; i < 6; i++) {
-    KConv c = conv(16, 16 + 8 * i, 32, 8 + i, 8 + i, 3, 3, 1, 1, 1, 1, 1, 1, 2, i % 2 ? ACT_RELU : ACT_NONE);
-    c.rc = i == 5 ? 40 : 16 + 3 * i;
-    c.rc0 = i == 0 ? 8 : i == 1 ? 0 : i == 2 ? -5 : 3 * i;
+   * too, so the view meets partial sums.  Cases 6 to 8: offset and count
+   * multiples of 16 (whole blocks of r or zeros, read as vectors: 32 -> 64
+   * channels as in the CIFAR nets, zeros above, a view that skips r's
+   * first block) */
+  for (int i = 0; i < 9; i++) {
+    static const int brc[] = {32, 16, 48}, brc0[] = {16, 0, -16};
+    KConv c = conv(16, 16 + 8 * i, i == 6 ? 64 : 32, 8 + i, 8 + i, 3, 3, 1, 1, 1, 1, 1, 1, 2,
+                   i % 2 ? ACT_RELU : ACT_NONE);
+    c.rc = i >= 6 ? brc[i - 6] : i == 5 ? 40 : 16 + 3 * i;
+    c.rc0 = i >= 6 ? brc0[i - 6] : i == 0 ? 8 : i == 1 ? 0 : i == 2 ? -5 : 3 * i;
     c.rth = c.rtw = 1 + i % 3;
     c.rsh = i % 2;
     c.rsw = i / 2 % 2;
     c.rh = c.rsh + (c.oh - 1) * c.rth + 1 + i % 2;
     c.rw = c.rsw + (c.ow - 1) * c.rtw + 1;
     KTile t = {1, 3, 1, 0, 0, 0, 0, 0};
-    add_conv(&c, i >= 4 ? &t : NULL, 0, i == 3);
+    add_conv(&c, i >= 4 && i != 6 ? &t : NULL, 0, i == 3);
   }
   /* 3a. strided 1x1 convs as subsample + stride 1: ResNet's downsampling
    * (stride 2, odd and even sizes), unequal strides, a residual in place,
