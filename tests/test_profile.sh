@@ -64,7 +64,7 @@ nodes=$("$r" "$t/p.resnet" --random-weights 3 --winograd off --report --no-emit 
       got = $4 * ms * 1e6
       if (got < want * 0.98 || got > want * 1.02) {
         printf "FAIL layer %s: GFLOP/s x ms = %.0f flops, the shapes give %.0f\n", $1, got, want; bad = 1 }
-      pct = $5; sub(/%/, "", pct)
+      pct = $5; sub(/%/, "", pct); pct += 0
       if (pct < 0.98 * 100 * $4 / peak || pct > 1.02 * 100 * $4 / peak + 0.1) {
         printf "FAIL layer %s: %s%% of peak, GFLOP/s / peak = %.1f%%\n", $1, pct, 100 * $4 / peak; bad = 1 }
       convs++
