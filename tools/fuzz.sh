@@ -32,8 +32,13 @@ shift $((OPTIND - 1))
 shared=$(cd .. && pwd)/shared
 B=build-fuzz
 [ "${CI:-}" = true ] && tools/install-deps.sh
-CC=clang cmake -S . -B $B -DRN_FUZZ=ON -DRN_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build $B -j"$(nproc)" >/dev/null
+# one build at a time: two fuzz.sh started together (one per core) share it
+mkdir -p $B
+(
+  flock 9
+  CC=clang cmake -S . -B $B -DRN_FUZZ=ON -DRN_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+    cmake --build $B -j"$(nproc)" >/dev/null
+) 9>"$B/.build.lock"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in $B/tests/fuzz/fuzz_*; do targets+=("${f##*/fuzz_}"); done
