@@ -251,7 +251,7 @@ def main():
         f'- resnetc: generated C built with `{cc}`, `-O3 -march=native`',
         f'- ONNX Runtime: onnxruntime-node {ort_version} (CPU, graph optimisation level all)',
         f'- PyTorch: {torch.__version__} (TorchScript traced, frozen, optimize_for_inference)',
-        f'- Single-core FMA peak (bench/peak.c): ' + (f'{peak:.0f} GFLOP/s' if peak else 'not measured'),
+        '- Single-core FMA peak (bench/peak.c): ' + (f'{peak:.0f} GFLOP/s' if peak else 'not measured'),
         '',
         '| model | GMAC | resnetc median / min | ONNX Runtime median / min | PyTorch median / min | resnetc / ORT, medians | resnetc / ORT, minima | resnetc / ORT, median of pairs | resnetc GFLOP/s | % of peak | max rel. error vs PyTorch (resnetc, ORT) |',
         '|---|---|---|---|---|---|---|---|---|---|---|',
