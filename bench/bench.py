@@ -49,7 +49,7 @@ PROFILE_LINE = re.compile(r"^\s*\d+\s+([0-9.]+)\s+[0-9.]+\s+([0-9.]+)\s+[0-9.]+%
                           r"\[1,(\d+),(\d+),(\d+)\] \[(\d+),\d+,3,3\].*-> \[1,\d+,(\d+),(\d+)\]", re.M)
 
 
-def direct_profile(prof_exe, inp, top, budget=30.0):
+def direct_profile(model, prof_exe, inp, top, budget=30.0):
     """The stride-1 3x3 convs of one profile build: each layer's best mean
     time over the runs of `budget` seconds (`NAME_profile --bench 3`, so
     four calls per run), against the best FMA peak seen (top: measured
@@ -67,10 +67,21 @@ def direct_profile(prof_exe, inp, top, budget=30.0):
         for m in PROFILE_LINE.finditer(prof):
             ms, gf, lname, c, h, w, k, oh, ow = m.groups()
             if (h, w) == (oh, ow) and (lname not in best or float(ms) < best[lname]['ms']):
-                best[lname] = dict(layer=lname, shape=f'{c} -> {k}, {h}x{w}', ms=float(ms), gf=float(gf))
+                best[lname] = dict(model=model, layer=lname, shape=f'{c} -> {k}, {h}x{w}', ms=float(ms),
+                                   gf=float(gf))
     for r in best.values():
         r['pct'] = 100 * r['gf'] / top
     return best, runs
+
+
+def timed(f, n):
+    """n calls of f(), each timed, in ms."""
+    ts = []
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        f()
+        ts.append((time.perf_counter_ns() - t0) / 1e6)
+    return ts
 
 
 def sh(cmd, **kw):
@@ -153,17 +164,18 @@ def main():
         err['pytorch'] = float(np.abs(y.numpy().ravel() - ref).max() / np.abs(ref).max())
 
         # the generated files as a shared library, with the Makefile's flags
+        hdr = open(os.path.join(d, name + '.h')).read()
+        define = lambda key: int(re.search(r'#define %s_%s (\d+)' % (name, key), hdr).group(1))
+        cflags = re.search(r'^CFLAGS \?= (.*)$', open(os.path.join(d, 'Makefile')).read(), re.M).group(1)
         srcs = ' '.join(os.path.join(d, f) for f in (name + '.c', name + '_weights.c')
                         if os.path.exists(os.path.join(d, f)))
-        sh(f'cc -O3 -march=native -std=c99 -fPIC -shared -o {d}/lib{name}.so {srcs}')
+        sh(f'cc {cflags} -fPIC -shared -o {d}/lib{name}.so {srcs}')
         lib = ctypes.CDLL(os.path.join(d, f'lib{name}.so'))
         crun = getattr(lib, name + '_run')
         crun.restype = ctypes.c_int
         crun.argtypes = [ctypes.c_void_p] * 4
-        hdr = open(os.path.join(d, name + '.h')).read()
-        arena_bytes = int(re.search(r'#define %s_ARENA_BYTES (\d+)' % name, hdr).group(1))
-        out_numel = int(re.search(r'#define %s_OUT0_NUMEL (\d+)' % name, hdr).group(1))
-        xin, abuf, yout = aligned(np.fromfile(inp, np.uint8)), aligned(max(arena_bytes, 1)), aligned(4 * out_numel)
+        xin, abuf, yout = aligned(np.fromfile(inp, np.uint8)), aligned(max(define('ARENA_BYTES'), 1)), \
+            aligned(4 * define('OUT0_NUMEL'))
         wfile = os.path.join(d, name + '.weights')
         wts = aligned(np.fromfile(wfile, np.uint8)) if os.path.exists(wfile) else None
         args = (xin.ctypes.data, yout.ctypes.data, abuf.ctypes.data, None if wts is None else wts.ctypes.data)
@@ -173,12 +185,7 @@ def main():
             sys.exit(f'{name}: the shared library and the driver disagree')
 
         def time_resnetc(n):
-            ts = []
-            for _ in range(n):
-                t0 = time.perf_counter_ns()
-                crun(*args)
-                ts.append((time.perf_counter_ns() - t0) / 1e6)
-            return ts
+            return timed(lambda: crun(*args), n)
 
         def time_ort(n):
             ort.stdin.write(f'run {n}\n')
@@ -186,13 +193,8 @@ def main():
             return json.loads(ort.stdout.readline())['times']
 
         def time_torch(n):
-            ts = []
             with torch.no_grad():
-                for _ in range(n):
-                    t0 = time.perf_counter_ns()
-                    ts_model(x)
-                    ts.append((time.perf_counter_ns() - t0) / 1e6)
-            return ts
+                return timed(lambda: ts_model(x), n)
 
         engines = [('resnetc', time_resnetc), ('onnxruntime', time_ort), ('pytorch', time_torch)]
         for _, f in engines:  # warm-up
@@ -213,22 +215,15 @@ def main():
 
         # peak resident memory of the generated binary, one run, against
         # the weights and the arena it must hold anyway
-        hdr = open(os.path.join(d, name + '.h')).read()
-        arena = int(re.search(r'#define %s_ARENA_BYTES (\d+)' % name, hdr).group(1))
-        wfile = os.path.join(d, name + '.weights')
-        wbytes = os.path.getsize(wfile) if os.path.exists(wfile) else \
-            int(re.search(r'#define %s_WEIGHTS_BYTES (\d+)' % name, hdr).group(1))
+        wbytes = os.path.getsize(wfile) if wts is not None else define('WEIGHTS_BYTES')
         rss = subprocess.run(['/usr/bin/time', '-f', '%M', exe, inp, f'{d}/out.bin'], check=True,
                              capture_output=True, text=True).stderr.strip().splitlines()[-1]
-        memory.append(dict(name=name, rss=int(rss) * 1024, weights=wbytes, arena=arena))
+        memory.append(dict(name=name, rss=int(rss) * 1024, weights=wbytes, arena=define('ARENA_BYTES')))
 
         # the direct method's stride-1 3x3 convs, from the per-layer profile
         dd = d + '-direct'
         sh(f'{resnetc} {onnx} -o {dd} --name {name} --winograd off -q && make -s -C {dd} profile')
-        best, nruns = direct_profile(f'{dd}/{name}_profile', inp, peak or 0)
-        for r in best.values():
-            r['model'] = name
-        profile_runs[name] = nruns
+        best, profile_runs[name] = direct_profile(name, f'{dd}/{name}_profile', inp, peak or 0)
         direct += best.values()
         print(f"{name}: resnetc {med['resnetc']:.2f} ms, ORT {med['onnxruntime']:.2f} ms, "
               f"PyTorch {med['pytorch']:.2f} ms, ratio {med['resnetc'] / med['onnxruntime']:.2f}", flush=True)
@@ -248,7 +243,7 @@ def main():
         f'- Machine: {cpu_name()} ({cpu_flags()}), {os.cpu_count()} cores, shared: load average '
         f'{load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (medians and ratios, not absolute '
         'times, are what to read)',
-        f'- resnetc: generated C built with `{cc}`, `-O3 -march=native`',
+        f'- resnetc: generated C built with `{cc}`, `{cflags}`',
         f'- ONNX Runtime: onnxruntime-node {ort_version} (CPU, graph optimisation level all)',
         f'- PyTorch: {torch.__version__} (TorchScript traced, frozen, optimize_for_inference)',
         '- Single-core FMA peak (bench/peak.c): ' + (f'{peak:.0f} GFLOP/s' if peak else 'not measured'),
