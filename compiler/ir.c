@@ -740,6 +740,34 @@ static void print_ints(FILE *f, const char *name, const int64_t *v, int n) {
   fputc(']', f);
 }
 
+/* The values of a small constant, "{1,2,3}": what a Slice, Pad, Reshape or
+ * Squeeze does is in its constant inputs (starts, pads, shape, axes), up to
+ * 16 integers; a scalar of any type (a Pad value, Clip bounds) too.  Real
+ * vectors (BatchNorm parameters, biases) would drown the graph: not shown. */
+static void print_values(FILE *f, const Tensor *t) {
+  int64_t n = ir_numel(t);
+  if (!t->data || t->rank < 0 || n > 16 || (n > 1 && dtype_is_float(t->dtype))) return;
+  fputc('{', f);
+  for (int64_t i = 0; i < n; i++) {
+    const unsigned char *p = (const unsigned char *)t->data + i * (int64_t)dtype_size(t->dtype);
+    if (i) fputc(',', f);
+    switch (t->dtype) {
+    case DT_FLOAT: { float v; memcpy(&v, p, 4); fprintf(f, "%g", v); break; }
+    case DT_DOUBLE: { double v; memcpy(&v, p, 8); fprintf(f, "%g", v); break; }
+    case DT_INT64: { int64_t v; memcpy(&v, p, 8); fprintf(f, "%" PRId64, v); break; }
+    case DT_UINT64: { uint64_t v; memcpy(&v, p, 8); fprintf(f, "%" PRIu64, v); break; }
+    case DT_INT32: { int32_t v; memcpy(&v, p, 4); fprintf(f, "%" PRId32, v); break; }
+    case DT_UINT32: { uint32_t v; memcpy(&v, p, 4); fprintf(f, "%" PRIu32, v); break; }
+    case DT_INT16: { int16_t v; memcpy(&v, p, 2); fprintf(f, "%d", v); break; }
+    case DT_UINT16: { uint16_t v; memcpy(&v, p, 2); fprintf(f, "%u", v); break; }
+    case DT_INT8: fprintf(f, "%d", (int)(int8_t)*p); break;
+    case DT_UINT8: case DT_BOOL: fprintf(f, "%u", *p); break;
+    default: fputc('?', f); break;   /* float16, bfloat16: shown as their shape only */
+    }
+  }
+  fputc('}', f);
+}
+
 static void print_attrs(FILE *f, const Node *n) {
   const Attrs *a = &n->a;
   switch (n->op) {
@@ -747,8 +775,8 @@ static void print_attrs(FILE *f, const Node *n) {
     if (a->nsp) {
       print_ints(f, "kernel", a->kernel, a->nsp);
       print_ints(f, "stride", a->stride, a->nsp);
-      print_ints(f, "pads", a->pad_begin, a->nsp);
-      print_ints(f, "", a->pad_end, a->nsp);
+      print_ints(f, "pads_begin", a->pad_begin, a->nsp);
+      print_ints(f, "pads_end", a->pad_end, a->nsp);
       print_ints(f, "dilation", a->dilation, a->nsp);
     }
     if (n->op == OP_CONV && a->group != 1) fprintf(f, " group=%" PRId64, a->group);
@@ -767,6 +795,23 @@ static void print_attrs(FILE *f, const Node *n) {
     fprintf(f, " axis=%" PRId64 "%s", a->axis, a->softmax_2d ? " coerce_2d" : ""); break;
   case OP_TRANSPOSE: if (a->nperm) print_ints(f, "perm", a->perm, a->nperm); break;
   case OP_CAST: fprintf(f, " to=%s", dtype_name(a->to)); break;
+  case OP_PAD: {
+    static const char *const modes[] = {"constant", "reflect", "edge", "wrap"};
+    fprintf(f, " mode=%s", modes[a->pad_mode]);
+    break;
+  }
+  case OP_RESHAPE: if (a->allowzero) fputs(" allowzero", f); break;
+  case OP_SHAPE:
+    if (a->start != 0 || a->end != INT64_MAX) {
+      fprintf(f, " start=%" PRId64, a->start);
+      if (a->end != INT64_MAX) fprintf(f, " end=%" PRId64, a->end);
+    }
+    break;
+  case OP_CONSTANTOFSHAPE:
+    fputs(" value=", f);
+    if (a->value) print_values(f, a->value);
+    else fputs("{0}", f);
+    break;
   default: break;
   }
   if (a->act == ACT_RELU) fputs(" +relu", f);
@@ -809,6 +854,7 @@ void ir_print(Graph *g, FILE *f) {
       if (j) fputs(", ", f);
       if (n->in[j] && n->in[j]->kind == TK_CONST) fputs("const ", f);
       print_tensor_ref(f, n->in[j]);
+      if (n->in[j] && n->in[j]->kind == TK_CONST) print_values(f, n->in[j]);
     }
     fputc(')', f);
     print_attrs(f, n);

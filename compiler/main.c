@@ -38,8 +38,8 @@ static const char usage_text[] =
 "\n"
 "Output:\n"
 "  -o, --output DIR        output folder (default: generated/NAME)\n"
-"  -n, --name NAME         C prefix of every generated symbol (default: the\n"
-"                          model file's name, made a C identifier)\n"
+"  -n, --name NAME         C prefix of every generated symbol, a C identifier\n"
+"                          (default: the model file's name, made one)\n"
 "  --target LIST           SIMD bodies emitted in the fast kernels, chosen when\n"
 "                          the generated C is compiled: a comma list of\n"
 "                          avx512, avx2, neon, x86-64 (both x86), aarch64, all\n"
@@ -55,15 +55,18 @@ static const char usage_text[] =
 "                          or an ONNX file's initializers\n"
 "  --random-weights SEED   (.resnet) He-initialised random weights from SEED,\n"
 "                          for benchmarks\n"
-"  --batch N               value of a dynamic batch dimension (default 1)\n"
+"  --batch N               value of a dynamic batch dimension (default 1); an\n"
+"                          error if no input's batch can be N\n"
 "  --max-memory BYTES      refuse a model whose weights, folded constants or\n"
 "                          activation arena exceed BYTES (suffixes K, M, G;\n"
 "                          default 4G)\n"
 "Optimiser:\n"
-"  -O0, -O2                no optimisation, or all passes (default -O2)\n"
+"  -O0, -O2                no optimisation, or all passes (default -O2); the\n"
+"                          only two levels\n"
 "  --passes=LIST           run only the comma-separated passes in LIST\n"
 "  --dump-ir               print the IR after shape inference and folding\n"
 "  --dump-ir-after=PASS    print the IR after the pass PASS\n"
+"                          (a dump writes no C unless -o is given too)\n"
 "Reports:\n"
 "  --report                print a per-layer table (op, fused ops, shape,\n"
 "                          multiply-adds, arena offset and size), the pass\n"
@@ -91,6 +94,7 @@ typedef struct Cli {
   const char *name;
   WeightsMode wmode;
   int64_t batch;
+  int batch_given;
   int64_t max_memory;
   PassOptions po;
   int dump_ir;
@@ -142,6 +146,30 @@ static int ends_with(const char *s, const char *suf) {
   return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
+/* A C identifier of at most 64 characters (the prefix of every symbol). */
+static int is_identifier(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 64 || (s[0] >= '0' && s[0] <= '9')) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+          (s[i] >= '0' && s[i] <= '9')))
+      return 0;
+  return 1;
+}
+
+/* Is a name of the list (comma-separated unless single) no pass, or empty? */
+static int unknown_pass(const char *list, int single) {
+  for (const char *p = list;;) {
+    size_t len = single ? strlen(p) : strcspn(p, ",");
+    int ok = 0;
+    for (int i = 0; pass_names[i] && len; i++)
+      if (strlen(pass_names[i]) == len && !strncmp(pass_names[i], p, len)) ok = 1;
+    if (!ok) return 1;
+    if (!p[len]) return 0;
+    p += len + 1;
+  }
+}
+
 static void parse_args(int argc, char **argv, Cli *c) {
   memset(c, 0, sizeof *c);
   c->batch = 1;
@@ -159,8 +187,11 @@ static void parse_args(int argc, char **argv, Cli *c) {
     } else if (!strcmp(a, "--version")) {
       printf("resnetc %s\n", RESNETC_VERSION);
       exit(0);
-    } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3")) {
+    } else if (!strcmp(a, "-O0") || !strcmp(a, "-O2")) {
       c->po.opt_level = a[2] == '0' ? 0 : 2;
+    } else if (!strncmp(a, "-O", 2)) {
+      usage_error("unknown level '%s': resnetc has -O0 (no optimisation) and -O2 (all passes, "
+                  "the default)", a);
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
       c->quiet = 1;
     } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -218,6 +249,7 @@ static void parse_args(int argc, char **argv, Cli *c) {
       int64_t b = parse_size(v);
       if (b < 1 || b > 1 << 20) usage_error("--batch needs a positive integer, not '%s'", v);
       c->batch = b;
+      c->batch_given = 1;
     } else if ((v = opt_value(argc, argv, &i, "--max-memory"))) {
       c->max_memory = parse_size(v);
       if (c->max_memory <= 0) usage_error("--max-memory needs a size such as 512M, not '%s'", v);
@@ -233,6 +265,23 @@ static void parse_args(int argc, char **argv, Cli *c) {
     }
   }
   if (!c->model) usage_error("%s", "no model given");
+  if (c->name && !is_identifier(c->name))
+    usage_error("--name '%s' is not a C identifier (letters, digits and '_', not starting "
+                "with a digit, at most 64 characters)", c->name);
+  for (int k = 0; k < 2; k++) {
+    const char *list = k ? c->po.dump_after : c->po.only;
+    if (!list || !unknown_pass(list, k)) continue;
+    char msg[512];
+    size_t n = (size_t)snprintf(msg, sizeof msg, k ? "--dump-ir-after: unknown pass '%.200s' "
+                                "(known passes:" : "--passes: unknown or empty pass name in "
+                                "'%.200s' (known passes:", list);
+    for (int i = 0; pass_names[i] && n < sizeof msg; i++)
+      n += (size_t)snprintf(msg + n, sizeof msg - n, "%s %s", i ? "," : "", pass_names[i]);
+    if (n < sizeof msg) snprintf(msg + n, sizeof msg - n, ")");
+    usage_error("%s", msg);
+  }
+  /* a dump is for reading: it writes C only when asked where (-o) */
+  if ((c->dump_ir || c->po.dump_after) && !c->outdir) c->no_emit = 1;
   if ((c->weights || c->random_weights) && !ends_with(c->model, ".resnet"))
     usage_error("%s", "--weights and --random-weights are for .resnet models (an ONNX file has its weights)");
   if (c->weights && c->random_weights)
@@ -323,6 +372,20 @@ int main(int argc, char **argv) {
     g = onnx_load(c.model, &oo);
   }
   if (!g) return 1;
+  /* --batch N on a model whose batch is static (and not N) would be
+   * silently ignored: a usage error, said before anything is written */
+  int batch_ok = !c.batch_given || g->ninputs == 0;
+  for (int i = 0; i < g->ninputs && !batch_ok; i++)
+    batch_ok = g->inputs[i]->rank > 0 && g->inputs[i]->dims[0] == c.batch;
+  if (!batch_ok) {
+    const Tensor *t = g->inputs[0];
+    fprintf(stderr, "resnetc: --batch %" PRId64 ": %s has no dynamic batch dimension (input '%s' "
+            "is %s[", c.batch, c.model, t->name, dtype_name(t->dtype));
+    for (int k = 0; k < t->rank; k++) fprintf(stderr, "%s%" PRId64, k ? "," : "", t->dims[k]);
+    fprintf(stderr, "])\n");
+    ir_graph_free(g);
+    return 2;
+  }
 
   char *name = c.name ? strdup(c.name) : default_name(c.model);
   char *cmdline = join_argv(argc, argv);

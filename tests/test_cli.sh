@@ -3,7 +3,7 @@
 # 0 on success, 1 on bad input (one "FILE: error: ..." line, nothing
 # written), 2 on bad usage; --help, --version; .resnet and ONNX both.
 set -uo pipefail
-build=$1
+build=$(cd "$1" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 r=$build/resnetc
 t=$(mktemp -d "$build/test-cli.XXXXXX")
@@ -41,6 +41,32 @@ check resnet-random 0 'random' -- "$r" "$t/tiny.resnet" --random-weights 7 -o "$
 for f in tiny.h tiny.c tiny_main.c Makefile; do
   [ -f "$t/o3/$f" ] || { echo "FAIL resnet-random: $f not written"; fail=1; }
 done
+# usage errors are exit 2, whatever the model
+check bad-pass 2 "--passes: unknown or empty pass name in 'nosuch'" -- "$r" "$t/tiny.resnet" --random-weights 7 --passes=nosuch --no-emit
+check empty-pass 2 'unknown or empty pass' -- "$r" "$t/tiny.resnet" --random-weights 7 --passes=cleanup,,fuse --no-emit
+check bad-dump-after 2 "--dump-ir-after: unknown pass 'nosuch'" -- "$r" "$t/tiny.resnet" --random-weights 7 --dump-ir-after=nosuch
+check level-O3 2 "unknown level '-O3'" -- "$r" -O3 "$t/tiny.resnet" --random-weights 7
+check level-O1 2 "unknown level '-O1'" -- "$r" -O1 "$t/tiny.resnet" --random-weights 7
+check name-space 2 "--name 'bad name' is not a C identifier" -- "$r" "$t/tiny.resnet" --random-weights 7 --name 'bad name' -o "$t/o5"
+check name-digit 2 "not a C identifier" -- "$r" "$t/tiny.resnet" --random-weights 7 --name 9lives -o "$t/o5"
+[ -e "$t/o5" ] && { echo "FAIL name: output folder created"; fail=1; }
+check name-ok 0 '' -- "$r" "$t/tiny.resnet" --random-weights 7 --name _Tiny_9 -o "$t/o6"
+[ -f "$t/o6/_Tiny_9.h" ] || { echo "FAIL name-ok: _Tiny_9.h not written"; fail=1; }
+# --batch N: applied to .resnet (no batch in the description) and to a
+# dynamic ONNX batch; an error (2) on a static ONNX batch that is not N
+check emit-onnx 0 '' -- "$r" "$t/tiny.resnet" --random-weights 7 --emit-onnx "$t/static.onnx"
+check batch-static 2 "--batch 3: .*static.onnx has no dynamic batch dimension \(input '.*' is float32\[1,3,8,8\]\)" -- "$r" "$t/static.onnx" --batch 3 -o "$t/o7"
+[ -e "$t/o7" ] && { echo "FAIL batch-static: output folder created"; fail=1; }
+check batch-static-same 0 '' -- "$r" "$t/static.onnx" --batch 1 --no-emit
+check batch-resnet 0 '' -- "$r" "$t/tiny.resnet" --random-weights 7 --batch 3 -o "$t/o8"
+grep -q '_IN0_SHAPE {3, 3, 8, 8}' "$t/o8/tiny.h" || { echo "FAIL batch-resnet: no batch 3 in tiny.h"; fail=1; }
+# a dump writes no C unless -o is given
+mkdir "$t/cwd"
+check dump-no-write 0 '' -- sh -c "cd '$t/cwd' && '$r' '$t/tiny.resnet' --random-weights 7 --dump-ir"
+grep -q '^graph ' "$t/out" || { echo "FAIL dump-no-write: no IR printed"; fail=1; }
+[ -z "$(ls -A "$t/cwd")" ] || { echo "FAIL dump-no-write: wrote $(ls -A "$t/cwd")"; fail=1; }
+check dump-with-o 0 '' -- "$r" "$t/tiny.resnet" --random-weights 7 --dump-ir-after=fuse -o "$t/o9"
+[ -f "$t/o9/tiny.c" ] || { echo "FAIL dump-with-o: tiny.c not written"; fail=1; }
 check resnet-needs-weights 1 'tiny.resnet' -- "$r" "$t/tiny.resnet" -o "$t/o4"
 check weights-for-onnx 2 'for .resnet models' -- "$r" --random-weights 1 x.onnx
 check summary 0 '' -- "$r" --summary "$src/models/resnet18.resnet"
@@ -52,7 +78,6 @@ if [ -f "$m" ]; then
     { echo "FAIL report: no arena_bytes line"; fail=1; }
   check dump-ir 0 '' -- "$r" "$m" --dump-ir -O0 --no-emit
   grep -q 'BatchNormalization' "$t/out" || { echo "FAIL dump-ir: no BatchNormalization at -O0"; fail=1; }
-  check bad-pass 1 'unknown pass' -- "$r" "$m" --passes=nosuch --no-emit
 else
   echo "skip report/dump-ir: $m absent"
 fi

@@ -1,10 +1,14 @@
 #!/usr/bin/python3
 """Export reference ResNets to ONNX, with their PyTorch input and output.
 
-usage: /usr/bin/python3 tools/export_models.py OUTDIR NAME [NAME ...]
+usage: /usr/bin/python3 tools/export_models.py OUTDIR SPEC [SPEC ...]
 
-Writes OUTDIR/NAME.onnx, OUTDIR/NAME.input.bin and OUTDIR/NAME.output.bin
-(raw little-endian float32: NCHW input, logits output).  Needs Debian's
+SPEC is NAME, or NAME with options: NAME:opset=N (ONNX opset, default 13)
+and NAME:batch=B (the batch dimension exported as dynamic, the input and the
+reference output computed for batch B), e.g. cifar_resnet20:opset=17:batch=2.
+Writes OUTDIR/STEM.onnx, OUTDIR/STEM.input.bin and OUTDIR/STEM.output.bin
+(raw little-endian float32: NCHW input, logits output), where STEM is the
+SPEC with ':' as '_' and '=' dropped (cifar_resnet20_opset17_batch2).  Needs Debian's
 python3-torch, python3-torchvision and python3-onnx.  No pretrained weights:
 each model is initialised from a fixed seed and its BatchNorm statistics
 are randomised so that folding them is not a no-op; BatchNormalization
@@ -13,6 +17,7 @@ The end-to-end tests call this for the models that ../shared lacks.
 """
 import os
 import sys
+import warnings
 
 import torch
 import torch.nn as nn
@@ -83,36 +88,60 @@ def randomise_bn(model, g):
             m.bias.data.copy_(torch.randn(c, generator=g) * 0.1)
 
 
-def build(name):
+def build(name, batch=1):
     """The model with its seeded weights, and its input (used by bench/ too)."""
     make, hw = MODELS[name]
     torch.manual_seed(0)
     model = make().eval()
     g = torch.Generator().manual_seed(1)
     randomise_bn(model, g)
-    return model, torch.rand(1, 3, hw, hw, generator=g)
+    return model, torch.rand(batch, 3, hw, hw, generator=g)
 
 
-def export(name, outdir):
-    model, x = build(name)
+def parse_spec(spec):
+    """'name:opset=N:batch=B' -> (name, stem, opset, batch, dynamic), or exit."""
+    name, *opts = spec.split(':')
+    if name not in MODELS:
+        sys.exit('export_models.py: unknown model %r (known: %s)' % (name, ', '.join(MODELS)))
+    vals = {'opset': 13, 'batch': 1}
+    for o in opts:
+        k, _, v = o.partition('=')
+        if k not in vals or not v.isdigit():
+            sys.exit('export_models.py: bad option %r in %r (opset=N, batch=B)' % (o, spec))
+        vals[k] = int(v)
+    stem = spec.replace(':', '_').replace('=', '')
+    dynamic = any(o.startswith('batch=') for o in opts)
+    return name, stem, vals['opset'], vals['batch'], dynamic
+
+
+def export(spec, outdir):
+    name, stem, opset, batch, dynamic = parse_spec(spec)
+    model, x = build(name, batch)
     with torch.no_grad():
         y = model(x)
-    path = os.path.join(outdir, name)
+    path = os.path.join(outdir, stem)
     tmp = path + '.tmp.onnx'
-    torch.onnx.export(model, x, tmp, opset_version=13,
+    axes = {'input': {0: 'N'}, 'logits': {0: 'N'}} if dynamic else None
+    torch.onnx.export(model, x, tmp, opset_version=opset,
                       input_names=['input'], output_names=['logits'],
-                      do_constant_folding=True,
+                      dynamic_axes=axes, do_constant_folding=True,
                       training=torch.onnx.TrainingMode.PRESERVE)
     x.numpy().astype('<f4').tofile(path + '.input.bin')
     y.numpy().astype('<f4').tofile(path + '.output.bin')
     os.replace(tmp, path + '.onnx')   # the .onnx appears last: its presence means complete
-    print(name, tuple(x.shape), '->', tuple(y.shape), os.path.getsize(path + '.onnx'), 'bytes')
+    print(stem, tuple(x.shape), '->', tuple(y.shape), os.path.getsize(path + '.onnx'), 'bytes')
 
 
 if __name__ == '__main__':
-    if len(sys.argv) < 3 or any(n not in MODELS for n in sys.argv[2:]):
-        sys.exit('usage: export_models.py OUTDIR NAME...  (NAME in %s)' % ', '.join(MODELS))
+    if len(sys.argv) < 3:
+        sys.exit('usage: export_models.py OUTDIR NAME[:opset=N][:batch=B]...  (NAME in %s)'
+                 % ', '.join(MODELS))
+    for spec in sys.argv[2:]:
+        parse_spec(spec)      # every spec checked before the first export
     os.makedirs(sys.argv[1], exist_ok=True)
+    # torch.onnx's advice on constant folding in PRESERVE mode and on Slice
+    # steps concerns training graphs: noise here
+    warnings.filterwarnings('ignore', category=UserWarning)
     torch.set_num_threads(2)
     for n in sys.argv[2:]:
         export(n, sys.argv[1])

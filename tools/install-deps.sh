@@ -3,12 +3,21 @@
 # this machine lacks.  Uses apt-get as root, or sudo when not root.
 #   tools/install-deps.sh          build + test dependencies
 #   tools/install-deps.sh --build  only what building resnetc needs
+#   tools/install-deps.sh --torch  build + PyTorch (python3-torch,
+#                                  -torchvision, -onnx), to export ONNX
+#                                  models with tools/export_models.py
+# Why each package is needed: README.md, "Dependencies".
 set -euo pipefail
 build_pkgs="build-essential cmake flex bison m4 libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
-test_pkgs="libcunit1-dev clang graphviz file libclang-rt-14-dev python3-torch python3-torchvision python3-onnx
+torch_pkgs="python3-torch python3-torchvision python3-onnx"
+test_pkgs="libcunit1-dev clang graphviz file libclang-rt-14-dev $torch_pkgs
   libxml2-utils valgrind gcc-aarch64-linux-gnu qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
-pkgs="$build_pkgs"
-[ "${1:-}" = "--build" ] || pkgs="$pkgs $test_pkgs"
+case "${1:-}" in
+  "") pkgs="$build_pkgs $test_pkgs" ;;
+  --build) pkgs="$build_pkgs" ;;
+  --torch) pkgs="$build_pkgs $torch_pkgs" ;;
+  *) echo "usage: tools/install-deps.sh [--build | --torch]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $pkgs; do

@@ -2,7 +2,8 @@
 # quickstart.sh - from a fresh Debian 12 checkout to a network you compiled
 # yourself, in one command:
 #   1. installs what building resnetc needs (tools/install-deps.sh --build);
-#   2. builds resnetc (in build/quickstart, tests off);
+#   2. builds resnetc in build/ (where the README's commands expect it;
+#      tests off unless build/ was configured with them);
 #   3. compiles examples/digits/digits.resnet, a small ResNet trained on the
 #      8x8 handwritten digits (weights in digits.safetensors), to C;
 #   4. builds the generated C with cc and examples/digits/eval.c, runs it on
@@ -17,17 +18,17 @@ say "installing build dependencies (Debian packages)"
 tools/install-deps.sh --build
 
 say "building resnetc"
-cmake -S . -B "$b" -DRN_TESTS=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$b" -j"$(nproc)" >/dev/null
+[ -f build/CMakeCache.txt ] || cmake -S . -B build -DRN_TESTS=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build --target resnetc -j"$(nproc)" >/dev/null
 
 model=examples/digits/digits.resnet
-probe=$("$b/resnetc" --no-emit "$model" 2>&1 || true)
+probe=$(build/resnetc --no-emit "$model" 2>&1 || true)
 if grep -q "front end is not built in" <<<"$probe"; then
   model=examples/digits/digits.onnx   # the same network, exported by train.py
 fi
 say "compiling $model to C"
 set -x
-"$b/resnetc" "$model" --name digits -o "$b/digits"
+build/resnetc "$model" --name digits -o "$b/digits"
 cc -O2 -std=c99 -I"$b/digits" examples/digits/eval.c "$b/digits/digits.c" \
    "$b/digits/digits_weights.c" -lm -o "$b/digits_eval"
 { set +x; } 2>/dev/null

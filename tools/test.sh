@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DRN_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null   # tests on: quickstart.sh may have configured build/ without
 cmake --build build -j"$(nproc)"
 cd build
 ctest --output-on-failure -j"$(nproc)" "$@"

@@ -1,5 +1,8 @@
 /* test_ir.c - unit tests of the IR core: building, toposort, relink,
  * sweep, verifier, errors. */
+#define _GNU_SOURCE   /* open_memstream */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -116,6 +119,52 @@ static void test_numel_overflow(void) {
   ir_graph_free(g);
 }
 
+/* --dump-ir shows what a node does: both pad ends labelled, the values of
+ * small integer constants (Slice starts, Pad pads, Squeeze axes), Pad's
+ * mode, scalars; not long float vectors. */
+static void test_print_readable(void) {
+  Graph *g = ir_graph_new("t", "t.onnx");
+  int64_t dx[4] = {1, 2, 8, 8}, dw[4] = {2, 2, 3, 3}, dy[4] = {1, 2, 10, 12};
+  Tensor *x = ir_tensor(g, "x", DT_FLOAT, 4, dx);
+  ir_add_input(g, x);
+  float wv[36] = {0}, bv[2] = {0.5f, 0.25f};
+  int64_t db[1] = {2};
+  Tensor *w = ir_const(g, "w", DT_FLOAT, 4, dw, wv, 0);
+  Tensor *b = ir_const(g, "bias", DT_FLOAT, 1, db, bv, 0);
+  Tensor *y = ir_tensor(g, "y", DT_FLOAT, 4, dy);
+  Tensor *cin[3] = {x, w, b};
+  Node *c = ir_node(g, OP_CONV, "conv", 3, cin, 1, &y);
+  c->a.nsp = 2;
+  for (int i = 0; i < 2; i++) c->a.kernel[i] = 3, c->a.stride[i] = 1, c->a.dilation[i] = 1;
+  c->a.pad_begin[0] = 1, c->a.pad_begin[1] = 2, c->a.pad_end[0] = 3, c->a.pad_end[1] = 4;
+  c->a.group = 1;
+  Tensor *pads = ir_const_i64(g, "pads", 8, (const int64_t[]){0, 0, 1, 1, 0, 0, 2, 2});
+  Tensor *pv = ir_const_scalar_f32(g, "pv", 0.5f);
+  Tensor *p = ir_tensor(g, "p", DT_FLOAT, 4, (const int64_t[]){1, 2, 13, 15});
+  Tensor *pin[3] = {y, pads, pv};
+  Node *pn = ir_node(g, OP_PAD, "pad", 3, pin, 1, &p);
+  pn->a.pad_mode = PM_REFLECT;
+  Tensor *axes = ir_const_i64(g, "axes", 1, (const int64_t[]){0});
+  Tensor *q = ir_tensor(g, "q", DT_FLOAT, 3, (const int64_t[]){2, 13, 15});
+  Tensor *qin[2] = {p, axes};
+  ir_node(g, OP_SQUEEZE, "sq", 2, qin, 1, &q);
+  ir_add_output(g, q);
+  ir_relink(g);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  ir_print(g, f);
+  fclose(f);
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, "pads_begin=[1,2] pads_end=[3,4]"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, "const %pads:int64[8]{0,0,1,1,0,0,2,2}, const %pv:float32[]{0.5}) mode=reflect"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, "const %axes:int64[1]{0})"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, "const %bias:float32[2])"));     /* a vector: no values */
+  CU_ASSERT_PTR_NULL(strstr(text, " =["));
+  if (!strstr(text, "const %pv:float32[]{0.5}) mode=reflect")) fputs(text, stderr);
+  free(text);
+  ir_graph_free(g);
+}
+
 int main(void) {
   CU_initialize_registry();
   CU_pSuite s = CU_add_suite("ir", NULL, NULL);
@@ -126,5 +175,6 @@ int main(void) {
   CU_add_test(s, "numel overflow", test_numel_overflow);
   CU_add_test(s, "duplicate tensor names refused", test_duplicate_names_refused);
   CU_add_test(s, "relink takes no arena memory", test_relink_does_not_grow);
+  CU_add_test(s, "print is readable", test_print_readable);
   return rn_run_tests();
 }
