@@ -17,10 +17,6 @@ set -uo pipefail
 dir=$1; shift
 script=$(cd "$(dirname "$0")" && pwd)/export_models.py
 py=/usr/bin/python3
-if ! "$py" -c 'import torch, torchvision, onnx' 2>/dev/null; then
-  echo "export_cached.sh: $py lacks torch, torchvision or onnx (tools/install-deps.sh --torch)" >&2
-  exit 77
-fi
 mkdir -p "$dir" || exit 1
 sum=$(sha256sum "$script" | cut -d' ' -f1) || exit 1
 
@@ -37,6 +33,10 @@ exec 9>"$dir/.export.lock"
 flock 9
 mapfile -t todo < <(stale "$@")
 [ ${#todo[@]} = 0 ] && exit 0
+if ! "$py" -c 'import torch, torchvision, onnx' 2>/dev/null; then   # (seconds: only when needed)
+  echo "export_cached.sh: $py lacks torch, torchvision or onnx (tools/install-deps.sh --torch)" >&2
+  exit 77
+fi
 for s in "${todo[@]}"; do rm -f "$dir/$(stem "$s")".{onnx,stamp}; done
 echo "exporting ${todo[*]} with PyTorch into $dir" >&2
 log=$dir/.export.log
