@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "front_resnet.h"
+#include "passes.h"
+#include "shape.h"
 #include "summary.h"
 #include "testutil.h"
 
@@ -59,6 +61,7 @@ static const struct { const char *model; int64_t params, buffers; int64_t out; }
   {"resnet50", 25557032, 53120, 1000},         {"resnet101", 44549160, 105344, 1000},
   {"resnet152", 60192808, 151424, 1000},       {"resnet50_v1_5", 25557032, 53120, 1000},
   {"resnext50_32x4d", 25028904, 68224, 1000},  {"wide_resnet50_2", 68883240, 68224, 1000},
+  {"resnet101_v1_5", 44549160, 105344, 1000},  {"resnet152_v1_5", 60192808, 151424, 1000},
 };
 
 static void test_torchvision_param_counts(void) {
@@ -110,6 +113,170 @@ static void test_table1_flops(void) {
   CU_ASSERT_EQUAL(count_op(r, OP_ADD), 16);
   ir_graph_free(p);
   ir_graph_free(r);
+}
+
+/* Parameters of an ImageNet ResNet of basic blocks (Table 1: a 7x7/2 stem
+ * of 64 filters, stages of 64, 128, 256, 512 channels, fc 1000), counted
+ * from the architecture here: each conv c_in x c_out x k x k without bias,
+ * each BatchNorm 2c, the fc 512 x 1000 + 1000, and a shortcut projection
+ * (1x1 conv + BN) where option B changes the shape (B), in every block (C)
+ * or never (A, and the plain nets). */
+static int64_t basic_net_params(const int blocks[4], char option) {
+  int64_t p = 3 * 64 * 49 + 2 * 64, cin = 64;
+  for (int s = 0; s < 4; s++) {
+    int64_t c = (int64_t)64 << s;
+    for (int b = 0; b < blocks[s]; b++) {
+      int stride = s > 0 && b == 0 ? 2 : 1;
+      p += cin * c * 9 + 2 * c + c * c * 9 + 2 * c;
+      if (option == 'C' || (option == 'B' && (cin != c || stride != 1))) p += cin * c + 2 * c;
+      cin = c;
+    }
+  }
+  return p + 512 * 1000 + 1000;
+}
+
+/* The multiply-adds of those projections: output pixels x c_in x c_out
+ * (56x56 maps in stage 1, halved by each later stage). */
+static int64_t basic_net_proj_macs(const int blocks[4], char option) {
+  int64_t m = 0, cin = 64;
+  for (int s = 0; s < 4; s++) {
+    int64_t c = (int64_t)64 << s, hw = (56 >> s) * (56 >> s);
+    for (int b = 0; b < blocks[s]; b++) {
+      int stride = s > 0 && b == 0 ? 2 : 1;
+      if (option == 'C' || (option == 'B' && (cin != c || stride != 1))) m += hw * cin * c;
+      cin = c;
+    }
+  }
+  return m;
+}
+
+static int count_projections(const Graph *g) { return count_names(g, "downsample.0.weight"); }
+
+/* The paper's Table 3 compares shortcut options A, B and C on ResNet-34:
+ * A is parameter-free (the parameters of plain34), B projects where the
+ * shape changes (3 projections), C everywhere ("thirteen extra projection
+ * shortcuts": 16).  The counting rule is checked against torchvision's
+ * numbers first (B: resnet18 and resnet34). */
+static void test_resnet34_options(void) {
+  static const int r18[4] = {2, 2, 2, 2}, r34[4] = {3, 4, 6, 3};
+  CU_ASSERT_EQUAL(basic_net_params(r18, 'B'), 11689512);
+  CU_ASSERT_EQUAL(basic_net_params(r34, 'B'), 21797672);
+  /* C: 13 more projections than B, 0.19 x 10^9 more multiply-adds */
+  CU_ASSERT_EQUAL(basic_net_proj_macs(r34, 'C'), 186253312);
+  static const struct { const char *m; char opt; int proj, adds, slices; } o[] = {
+    {"resnet34_a", 'A', 0, 16, 3}, {"resnet34", 'B', 3, 16, 0}, {"resnet34_c", 'C', 16, 16, 0},
+    {"plain34", 'A', 0, 0, 0},
+  };
+  SummaryTotals plain;
+  memset(&plain, 0, sizeof plain);
+  for (int k = 3; k >= 0; k--) {
+    Graph *g = load_model(o[k].m);
+    SummaryTotals t;
+    summary_compute(g, &t);
+    int64_t want = basic_net_params(r34, o[k].opt);
+    if (t.params != want) fprintf(stderr, "%s: %lld parameters, expected %lld\n", o[k].m, (long long)t.params, (long long)want);
+    CU_ASSERT_EQUAL(t.params, want);
+    CU_ASSERT_EQUAL(count_projections(g), o[k].proj);
+    CU_ASSERT_EQUAL(count_op(g, OP_ADD), o[k].adds);
+    CU_ASSERT_EQUAL(count_op(g, OP_SLICE), o[k].slices);
+    CU_ASSERT_EQUAL(count_op(g, OP_PAD), o[k].slices);
+    CU_ASSERT_EQUAL(t.convs + t.fcs, 34 + o[k].proj);
+    if (k == 3) plain = t;
+    /* Table 1: 3.6 x 10^9 multiply-adds (plain34, A and B); each costs
+     * plain34 and its projections */
+    if (o[k].opt != 'C') CU_ASSERT(fabs((double)t.macs - 3.6e9) / 3.6e9 <= 0.025);
+    CU_ASSERT_EQUAL(t.macs - plain.macs, basic_net_proj_macs(r34, o[k].opt));
+    ir_graph_free(g);
+  }
+  /* option A on ImageNet: the strided identity and its zero channels */
+  Graph *a = load_model("resnet34_a");
+  for (int i = 0; i < a->nnodes; i++) {
+    Node *n = a->nodes[i];
+    if (n->op != OP_PAD) continue;
+    int64_t c = n->in[0]->dims[1];
+    CU_ASSERT_EQUAL(n->out[0]->dims[1], 2 * c);
+    CU_ASSERT_EQUAL(ir_get_i64(n->in[1], 1) + ir_get_i64(n->in[1], 5), c);
+  }
+  ir_graph_free(a);
+  /* option C: the projection of a block that keeps the shape has stride 1 */
+  Graph *c = load_model("resnet34_c");
+  Node *d = conv_of(c, "layer1.0.downsample.0"), *d2 = conv_of(c, "layer2.0.downsample.0");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(d2);
+  CU_ASSERT_EQUAL(d->a.stride[0], 1);
+  CU_ASSERT_EQUAL(d->in[1]->dims[0], 64);
+  CU_ASSERT_EQUAL(d2->a.stride[0], 2);
+  CU_ASSERT_EQUAL(d2->in[1]->dims[1], 64);
+  ir_graph_free(c);
+}
+
+/* plain18: ResNet-18 without shortcuts (Table 1, Figure 4): the parameters
+ * of option A, no Add, 17 convolutions and the fc, 1.8 x 10^9
+ * multiply-adds.  ResNet-101 and 152 v1.5: torchvision's parameters (in
+ * tv[] above) and GFLOPS (7.80, 11.51), the stride on the 3x3. */
+static void test_plain18_v1_5_deep(void) {
+  static const int r18[4] = {2, 2, 2, 2};
+  Graph *g = load_model("plain18");
+  SummaryTotals t;
+  summary_compute(g, &t);
+  CU_ASSERT_EQUAL(t.params, basic_net_params(r18, 'A'));
+  CU_ASSERT_EQUAL(t.params, 11515688);
+  CU_ASSERT_EQUAL(count_op(g, OP_ADD), 0);
+  CU_ASSERT_EQUAL(t.convs, 17);
+  CU_ASSERT_EQUAL(t.fcs, 1);
+  CU_ASSERT(fabs((double)t.macs - 1.8e9) / 1.8e9 <= 0.025);
+  ir_graph_free(g);
+  static const struct { const char *m; double gflops; int blocks3; } v[] = {
+    {"resnet101_v1_5", 7.80, 23}, {"resnet152_v1_5", 11.51, 36},
+  };
+  for (int i = 0; i < 2; i++) {
+    g = load_model(v[i].m);
+    summary_compute(g, &t);
+    double rel = fabs((double)t.macs - v[i].gflops * 1e9) / (v[i].gflops * 1e9);
+    if (rel > 0.005) fprintf(stderr, "%s: %.4g multiply-adds, torchvision %.2f G\n", v[i].m, (double)t.macs, v[i].gflops);
+    CU_ASSERT(rel <= 0.005);
+    for (int s = 2; s <= 4; s++) {
+      char a[64], b[64];
+      snprintf(a, sizeof a, "layer%d.0.conv1", s);
+      snprintf(b, sizeof b, "layer%d.0.conv2", s);
+      CU_ASSERT_EQUAL(conv_of(g, a)->a.stride[0], 1);
+      CU_ASSERT_EQUAL(conv_of(g, b)->a.stride[0], 2);
+    }
+    char last[64];
+    snprintf(last, sizeof last, "layer3.%d.conv3", v[i].blocks3 - 1);
+    CU_ASSERT_PTR_NOT_NULL(conv_of(g, last));
+    snprintf(last, sizeof last, "layer3.%d.conv3", v[i].blocks3);
+    CU_ASSERT_PTR_NULL(conv_of(g, last));
+    ir_graph_free(g);
+  }
+}
+
+/* The models without a numeric test compile through shape inference and
+ * every pass (shapes only: zero weights), to a valid graph with a plan. */
+static void test_compile_shape_only(void) {
+  static const char *const m[] = {"plain18", "resnet34_a", "resnet34_c", "resnet101_v1_5", "resnet152_v1_5"};
+  for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+    Graph *g = load_model(m[i]);
+    IrTry t;
+    if (ir_try_begin(&t)) {
+      fprintf(stderr, "%s: %s\n", m[i], t.msg);
+      CU_FAIL("the optimiser failed");
+      ir_graph_free(g);
+      continue;
+    }
+    shape_infer_and_fold(g, 0);
+    PassOptions po;
+    memset(&po, 0, sizeof po);
+    po.opt_level = 2;
+    po.verify = 1;
+    passes_run(g, &po);
+    ir_try_end(&t);
+    CU_ASSERT_EQUAL(ir_verify(g, "passes"), 0);
+    CU_ASSERT_EQUAL(count_op(g, OP_BATCHNORM), 0);   /* folded */
+    CU_ASSERT(g->arena_bytes > 0);
+    CU_ASSERT_EQUAL(g->outputs[0]->dims[1], 1000);
+    ir_graph_free(g);
+  }
 }
 
 /* Section 4.2: ResNet-20 0.27M, 32: 0.46M, 44: 0.66M, 56: 0.85M, 110: 1.7M,
@@ -402,6 +569,9 @@ int main(void) {
   CU_add_test(s, "CIFAR parameter counts (sec. 4.2)", test_cifar_params);
   CU_add_test(s, "shortcut option A", test_option_a);
   CU_add_test(s, "shortcut options B and C", test_option_b_c);
+  CU_add_test(s, "ResNet-34 with shortcut options A, B, C (Table 3)", test_resnet34_options);
+  CU_add_test(s, "plain18, ResNet-101/152 v1.5", test_plain18_v1_5_deep);
+  CU_add_test(s, "compile shape-only: plain18, resnet34_a/c, 101/152 v1.5", test_compile_shape_only);
   CU_add_test(s, "v1 and v1.5 strides, Table 1 shapes", test_v1_vs_v1_5);
   CU_add_test(s, "ResNeXt, Wide, ResNet-D, pre-activation", test_resnext_wide_d_preact);
   CU_add_test(s, "language features", test_language_features);
