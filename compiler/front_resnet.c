@@ -1577,7 +1577,25 @@ static void dims_text(char *buf, size_t n, int rank, const int64_t *d) {
   ir_shape_str(&t, buf, n);
 }
 
-/* Reads the initializers of an ONNX file as float32 sources. */
+/* Is input i of an ONNX node of type op an operand that configures the op
+ * (Slice starts/ends/axes/steps, Pad pads and constant value, a shape, axes,
+ * Clip bounds, Resize scales) rather than data?  An initializer read only
+ * there is no weight: resnetc's own --emit-onnx writes option A's
+ * Slice/Pad operands as initializers, and they must not count as extra. */
+static int config_input(const char *op, size_t i) {
+  static const struct { const char *op; size_t from; } t[] = {
+    {"Slice", 1}, {"Pad", 1}, {"Reshape", 1}, {"Expand", 1}, {"Tile", 1}, {"Squeeze", 1},
+    {"Unsqueeze", 1}, {"Clip", 1}, {"Resize", 1}, {"Upsample", 1}, {"ReduceMean", 1},
+    {"ReduceSum", 1}, {"ReduceMax", 1}, {"ReduceMin", 1}, {"Split", 1}, {"TopK", 1},
+    {"ConstantOfShape", 0}, {"Range", 0}, {"OneHot", 1}, {"Gather", 1},
+  };
+  for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+    if (strcmp(op, t[k].op) == 0) return i >= t[k].from;
+  return 0;
+}
+
+/* Reads the initializers of an ONNX file as float32 sources; those read
+ * only as configuring operands (config_input) are left out. */
 static int onnx_sources(Graph *g, const char *path, WSrc **out, int *nout, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
@@ -1607,10 +1625,23 @@ static int onnx_sources(Graph *g, const char *path, WSrc **out, int *nout, char 
   int rc = 0;
   size_t n = m->graph->n_initializer;
   WSrc *ws = ir_alloc(g, sizeof *ws * (n + 1));
+  /* per initializer name: 1 read as data somewhere, 2 only as configuration */
+  Hash use = {0};
+  for (size_t i = 0; i < m->graph->n_node; i++) {
+    const Onnx__NodeProto *nd = m->graph->node[i];
+    for (size_t j = 0; j < nd->n_input; j++) {
+      const char *in = nd->input[j];
+      if (!in || !*in) continue;
+      int cfg = nd->op_type && config_input(nd->op_type, j);
+      intptr_t was = (intptr_t)hash_get(&use, in);
+      if (was != 1) hash_put(g, &use, ir_strdup(g, in), (void *)(intptr_t)(cfg ? 2 : 1));
+    }
+  }
   int k = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
     Onnx__TensorProto *t = m->graph->initializer[i];
     if (!t->name || t->n_dims > IR_MAX_RANK) continue;
+    if ((intptr_t)hash_get(&use, t->name) == 2) continue;
     WSrc *w = &ws[k];
     w->name = ir_strdup(g, t->name);
     w->rank = (int)t->n_dims;

@@ -47,6 +47,9 @@ typedef struct Saver {
   int opset;              /* 13, or 14 when the graph needs it */
   Vec nodes, inits, vinfo;
   int tmpn;
+  /* node names written so far (open addressing; cap a power of 2) */
+  const char **names;
+  size_t ncap, nnames;
 } Saver;
 
 static void vpush(Graph *g, Vec *v, void *x) {
@@ -64,6 +67,78 @@ static const char *fresh(Saver *s, const char *base) {
     char *nm = ir_fmt(s->g, "%s__%d", base, ++s->tmpn);
     if (!ir_find_tensor(s->g, nm)) return nm;
   }
+}
+
+/* Node names.  ONNX Runtime refuses a model with two nodes of one name,
+ * so every name written goes through unique_node_name: base, or base_2,
+ * base_3, ... when base is taken.  A node of the .resnet front end is named
+ * after its source position (file:line:col, for error messages), which
+ * repeats for every instance of a block and holds the file's path: its
+ * ONNX name is its output tensor's name instead, the layer path the summary
+ * shows (layer1.0.conv1, layer2.0.downsample.0, layer1.1.relu_1), and the
+ * position, without the folder, goes to the node's doc_string.  A node that
+ * an IR node expands into is named "<label>/<op>" (layer1.0.conv2/add). */
+static uint64_t name_hash(const char *p) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  return h;
+}
+
+static int name_taken(const Saver *s, const char *nm) {
+  if (!s->ncap) return 0;
+  for (size_t j = name_hash(nm) & (s->ncap - 1); s->names[j]; j = (j + 1) & (s->ncap - 1))
+    if (strcmp(s->names[j], nm) == 0) return 1;
+  return 0;
+}
+
+static void name_add(Saver *s, const char *nm) {
+  if (2 * (s->nnames + 1) > s->ncap) {
+    size_t nc = s->ncap ? 2 * s->ncap : 256;
+    const char **ne = ir_alloc(s->g, sizeof *ne * nc);
+    for (size_t i = 0; i < s->ncap; i++)
+      if (s->names[i]) {
+        size_t j = name_hash(s->names[i]) & (nc - 1);
+        while (ne[j]) j = (j + 1) & (nc - 1);
+        ne[j] = s->names[i];
+      }
+    s->names = ne;
+    s->ncap = nc;
+  }
+  size_t j = name_hash(nm) & (s->ncap - 1);
+  while (s->names[j]) j = (j + 1) & (s->ncap - 1);
+  s->names[j] = nm;
+  s->nnames++;
+}
+
+static const char *unique_node_name(Saver *s, const char *base) {
+  const char *nm = base;
+  for (long k = 2; name_taken(s, nm); k++) nm = ir_fmt(s->g, "%s_%ld", base, k);
+  name_add(s, nm);
+  return nm;
+}
+
+/* Is n named after a .resnet source position? */
+static int source_named(const Saver *s, const Node *n) {
+  return !s->g->opset && n->name && strchr(n->name, ':');
+}
+
+/* The name an IR node's ONNX node is given (before unique_node_name): its
+ * own, or for a .resnet node its weight's layer (conv1.weight: conv1; the
+ * fc writes the graph output), else its output's name. */
+static const char *label(const Saver *s, const Node *n) {
+  if (n->name && *n->name && !source_named(s, n)) return n->name;
+  for (int j = 1; j < n->nin; j++) {
+    const Tensor *t = n->in[j];
+    size_t len = t && t->kind == TK_CONST && t->name ? strlen(t->name) : 0;
+    if (len > 7 && strcmp(t->name + len - 7, ".weight") == 0)
+      return ir_strndup(s->g, t->name, len - 7);
+  }
+  if (n->nout && n->out[0] && n->out[0]->name && *n->out[0]->name) return n->out[0]->name;
+  return op_info[n->op].name ? op_info[n->op].name : "node";
+}
+
+static const char *part(Saver *s, const Node *n, const char *what) {
+  return ir_fmt(s->g, "%s/%s", label(s, n), what);
 }
 
 /* ---- protobuf objects ----------------------------------------------------- */
@@ -151,7 +226,7 @@ static Onnx__NodeProto *node(Saver *s, const char *op, const char *name, int nin
   Onnx__NodeProto *np = ir_alloc(s->g, sizeof *np);
   onnx__node_proto__init(np);
   np->op_type = (char *)op;
-  np->name = (char *)name;
+  np->name = (char *)unique_node_name(s, name);
   np->n_input = (size_t)nin;
   np->input = ir_alloc(s->g, sizeof(char *) * (size_t)(nin + 1));
   for (int i = 0; i < nin; i++) np->input[i] = (char *)(in[i] ? in[i] : "");
@@ -229,7 +304,7 @@ static void spatial_attrs(Saver *s, Onnx__NodeProto *np, const Node *n, int dila
 /* An activation from src to dst. */
 static void act_node(Saver *s, const Node *n, Act act, double lo, double hi, double alpha,
                      const char *src, const char *dst, DType dt) {
-  const char *nm = fresh(s, n->name);
+  const char *nm = part(s, n, act == ACT_RELU ? "relu" : act == ACT_LEAKYRELU ? "leakyrelu" : "clip");
   if (act == ACT_RELU) {
     node(s, "Relu", nm, 1, &src, dst);
   } else if (act == ACT_LEAKYRELU) {
@@ -261,7 +336,7 @@ static const char *residual_view(Saver *s, const Node *n) {
   const char *sin[5] = {r->name, add_i64(s, "starts", k, st), add_i64(s, "ends", k, en),
                         add_i64(s, "axes", k, ax), add_i64(s, "steps", k, sp)};
   const char *sliced = fresh(s, r->name);
-  node(s, "Slice", fresh(s, n->name), 5, sin, sliced);
+  node(s, "Slice", part(s, n, "slice"), 5, sin, sliced);
   int64_t after = y->dims[1] - a->res_c0 - r->dims[1];
   if (a->res_c0 == 0 && after == 0) return sliced;
   int64_t pads[2 * IR_MAX_RANK] = {0};
@@ -269,7 +344,7 @@ static const char *residual_view(Saver *s, const Node *n) {
   pads[y->rank + 1] = after;
   const char *pin[2] = {sliced, add_i64(s, "pads", 2 * y->rank, pads)};
   const char *padded = fresh(s, r->name);
-  node(s, "Pad", fresh(s, n->name), 2, pin, padded);
+  node(s, "Pad", part(s, n, "pad"), 2, pin, padded);
   return padded;
 }
 
@@ -290,7 +365,7 @@ static Onnx__NodeProto *base_node(Saver *s, const Node *n, int nin, const char *
   if (nin > 16) inp = ir_alloc(s->g, sizeof(char *) * (size_t)nin);
   for (int i = 0; i < nin; i++) inp[i] = tname(n->in[i]);
   while (nin > 0 && !*inp[nin - 1]) nin--;
-  return node(s, op_info[n->op].name, n->name, nin, inp, out);
+  return node(s, op_info[n->op].name, label(s, n), nin, inp, out);
 }
 
 static int small_int(const Tensor *t) {
@@ -353,10 +428,10 @@ static void write_node(Saver *s, const Node *n) {
     const char *in[3] = {tname(n->in[0]), tname(n->in[1]), n->nin > 2 ? tname(n->in[2]) : ""};
     if (n->in[0]->rank > 2 && !a->trans_a) {   /* the removed Flatten, put back */
       const char *f = fresh(s, in[0]);
-      attr_i(s, node(s, "Flatten", fresh(s, n->name), 1, in, f), "axis", 1);
+      attr_i(s, node(s, "Flatten", part(s, n, "flatten"), 1, in, f), "axis", 1);
       in[0] = f;
     }
-    np = node(s, "Gemm", n->name, *in[2] ? 3 : 2, in, cur);
+    np = node(s, "Gemm", label(s, n), *in[2] ? 3 : 2, in, cur);
     attr_f(s, np, "alpha", a->alpha);
     attr_f(s, np, "beta", a->beta);
     attr_i(s, np, "transA", a->trans_a);
@@ -394,11 +469,11 @@ static void write_node(Saver *s, const Node *n) {
       break;
     }
     const char *x = tname(n->in[0]), *h = fresh(s, y);
-    np = node(s, "HardSigmoid", fresh(s, n->name), 1, &x, h);
+    np = node(s, "HardSigmoid", part(s, n, "hardsigmoid"), 1, &x, h);
     attr_f(s, np, "alpha", 1.0 / 6);
     attr_f(s, np, "beta", 0.5);
     const char *in[2] = {x, h};
-    node(s, "Mul", n->name, 2, in, cur);
+    node(s, "Mul", label(s, n), 2, in, cur);
     break;
   }
   case OP_FLATTEN: case OP_CONCAT: case OP_GATHER:
@@ -413,11 +488,11 @@ static void write_node(Saver *s, const Node *n) {
     }
     /* opset < 13 semantics: over the 2-D coercion at axis */
     const char *x = tname(n->in[0]), *f = fresh(s, y), *sm = fresh(s, y), *sh = fresh(s, y);
-    attr_i(s, node(s, "Flatten", fresh(s, n->name), 1, &x, f), "axis", a->axis);
-    attr_i(s, node(s, op_info[n->op].name, n->name, 1, &f, sm), "axis", 1);
-    node(s, "Shape", fresh(s, n->name), 1, &x, sh);
+    attr_i(s, node(s, "Flatten", part(s, n, "flatten"), 1, &x, f), "axis", a->axis);
+    attr_i(s, node(s, op_info[n->op].name, label(s, n), 1, &f, sm), "axis", 1);
+    node(s, "Shape", part(s, n, "shape"), 1, &x, sh);
     const char *in[2] = {sm, sh};
-    node(s, "Reshape", fresh(s, n->name), 2, in, cur);
+    node(s, "Reshape", part(s, n, "reshape"), 2, in, cur);
     break;
   }
   case OP_TRANSPOSE:
@@ -436,7 +511,7 @@ static void write_node(Saver *s, const Node *n) {
       int64_t zero = 0;
       const char *in[4] = {sh, add_i64(s, "start", 1, &a->start), add_i64(s, "end", 1, &a->end),
                            add_i64(s, "axes", 1, &zero)};
-      node(s, "Slice", fresh(s, n->name), 4, in, cur);
+      node(s, "Slice", part(s, n, "slice"), 4, in, cur);
     }
     break;
   case OP_RESHAPE:
@@ -467,7 +542,7 @@ static void write_node(Saver *s, const Node *n) {
       in[1] = add_i64(s, "pads", 2 * r, full);
     }
     while (nin > 1 && !*in[nin - 1]) nin--;
-    np = node(s, "Pad", n->name, nin, in, cur);
+    np = node(s, "Pad", label(s, n), nin, in, cur);
     attr_s(s, np, "mode", modes[a->pad_mode]);
     break;
   }
@@ -498,7 +573,7 @@ static void write_node(Saver *s, const Node *n) {
     if (a->res_view) r = residual_view(s, n);
     const char *dst = a->act != ACT_NONE ? fresh(s, y) : y;
     const char *in[2] = {cur, r};
-    node(s, "Add", fresh(s, n->name), 2, in, dst);
+    node(s, "Add", part(s, n, "add"), 2, in, dst);
     cur = dst;
   }
   if (a->act != ACT_NONE) act_node(s, n, a->act, a->act_lo, a->act_hi, a->act_alpha, cur, y, dt);
@@ -507,10 +582,10 @@ static void write_node(Saver *s, const Node *n) {
     if (r < 2) ir_fail_node(n, "cannot write its normalised output as ONNX (shape unknown)");
     const char *in[2] = {y, channel_const(s, n, n->in[4], r)};
     const char *m = fresh(s, n->out[1]->name);
-    node(s, "Mul", fresh(s, n->name), 2, in, m);
+    node(s, "Mul", part(s, n, "mul"), 2, in, m);
     const char *dst = a->post_act != ACT_NONE ? fresh(s, n->out[1]->name) : n->out[1]->name;
     const char *in2[2] = {m, channel_const(s, n, n->in[5], r)};
-    node(s, "Add", fresh(s, n->name), 2, in2, dst);
+    node(s, "Add", part(s, n, "add"), 2, in2, dst);
     if (a->post_act != ACT_NONE)
       act_node(s, n, a->post_act, a->post_lo, a->post_hi, a->post_alpha, dst, n->out[1]->name, dt);
   }
@@ -542,7 +617,17 @@ static Onnx__ModelProto *build_model(Saver *s) {
       ir_fail("input '%s' has no known type and shape; cannot write it as ONNX", t->name);
     vpush(g, &inputs, value_info(s, t));
   }
-  for (int i = 0; i < g->nnodes; i++) write_node(s, g->nodes[i]);
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = g->nodes[i];
+    size_t first = s->nodes.n;
+    write_node(s, n);
+    if (!source_named(s, n)) continue;
+    /* "resnet18.resnet:7:3": the position, not the folder (the file is
+     * the same wherever the checkout lives) */
+    const char *slash = strrchr(n->name, '/');
+    char *doc = ir_strdup(g, slash ? slash + 1 : n->name);
+    for (size_t k = first; k < s->nodes.n; k++) ((Onnx__NodeProto *)s->nodes.v[k])->doc_string = doc;
+  }
   /* constants read by nodes (or by an expansion) become initializers;
    * a constant graph output becomes a Constant node (it needs a producer) */
   char *used = ir_alloc(g, (size_t)g->ntensors + 1);

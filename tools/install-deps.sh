@@ -19,6 +19,15 @@ case "${1:-}" in
   *) echo "usage: tools/install-deps.sh [--build | --torch]" >&2; exit 2 ;;
 esac
 
+# ONNX Runtime for the tests (tests/test_emit_onnx_ort.sh, bench/): the npm
+# package onnxruntime-node into bench/node_modules, when node and npm are
+# there and it is not yet; offline, the tests that need it skip
+if [ "${1:-}" != "--build" ] && command -v npm >/dev/null 2>&1 &&
+   ! NODE_PATH="$(dirname "$0")/../bench/node_modules" node -e "require('onnxruntime-node')" >/dev/null 2>&1; then
+  (cd "$(dirname "$0")/../bench" && npm install --ignore-scripts --no-audit --no-fund >/dev/null 2>&1) ||
+    echo "note: could not install onnxruntime-node (offline?): the ONNX Runtime tests will skip"
+fi
+
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
