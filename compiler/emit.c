@@ -563,7 +563,11 @@ static void arg(Buf *a, const char *expr) {
 
 static const char *node_comment(Emitter *e, Node *n) {
   Buf c = {e->g, 0, 0, 0};
-  bprintf(&c, "%d %s '%s':", n->id, op_info[n->op].name, n->name);
+  /* a .resnet node is named file:line:col: the file without its folder,
+   * so that the generated code does not depend on where the model lives */
+  const char *nm = n->name ? n->name : "";
+  const char *slash = !e->g->opset && strchr(nm, ':') ? strrchr(nm, '/') : NULL;
+  bprintf(&c, "%d %s '%s':", n->id, op_info[n->op].name, slash ? slash + 1 : nm);
   for (int j = 0; j < n->nin; j++)
     if (n->in[j]) bprintf(&c, " %s%s", j ? "" : "", shape_str(e->g, n->in[j]));
   bputs(&c, " ->");
@@ -2005,6 +2009,8 @@ static void facts(Emitter *e, Buf *b) {
   m4_define_str(b, "RN_MODEL_UC", e->name_uc);
   m4_define_str(b, "RN_VERSION", safe_text(g, RESNETC_VERSION, 40));
   m4_define_str(b, "RN_CMDLINE", safe_text(g, e->o->command_line ? e->o->command_line : "(not recorded)", 2000));
+  m4_define_i64(b, "RN_HAS_NOTE", g->note && *g->note);
+  m4_define_str(b, "RN_NOTE", g->note ? safe_text(g, g->note, 300) : "");
   const char *src = g->source && *g->source ? g->source : "(memory)";
   const char *slash = strrchr(src, '/');
   m4_define_str(b, "RN_SOURCE", safe_text(g, slash ? slash + 1 : src, 200));

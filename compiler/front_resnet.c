@@ -1948,6 +1948,8 @@ static int load_steps(Elab *E, LoadCtx *ctx, const ResnetOptions *o) {
   else if (o && o->weights) rc = bind_file(E, ctx, o->weights, (Loc){0, 0, 0});
   else if (o && o->random_weights) {
     random_weights(E, o->seed);
+    E->g->note = ir_fmt(E->g, "Weights: random (He initialisation; seed %llu) and not trained: "
+                        "the outputs are meaningless (for benchmarks only).", o->seed);
     if (!ir_quiet && !ir_no_warn)
       fprintf(stderr, "%s: note: the weights are random (He initialisation, seed %llu), not trained: "
               "outputs are meaningless, for benchmarks only\n", P->file, o->seed);

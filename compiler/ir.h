@@ -200,6 +200,9 @@ typedef struct Graph {
   Tensor **names; size_t namecap, nnames;
   int64_t batch;                   /* value for symbolic batch dims (1) */
   int64_t arena_bytes;             /* set by the memory planner */
+  const char *note;                /* NULL, or a line for the header comment
+                                      of the generated files (.resnet random
+                                      weights say so); no commas (m4) */
 } Graph;
 
 /* ---- memory: everything belongs to a graph ---------------------------- */

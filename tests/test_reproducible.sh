@@ -64,6 +64,37 @@ if [ -n "$shared" ] && [ -f "$shared/models/cifar_resnet20.onnx" ]; then
 else
   echo "note: cifar_resnet20.onnx absent, checked the digits model only"
 fi
+# a .resnet model in two folders, once named by its absolute path: the
+# files are the same but for the command line (which holds the path as
+# typed), the path is nowhere else (the layer comments name file:line:col
+# without the folder), and the header says the weights are random
+mkdir -p abs/models rel/models
+cp "$src/models/cifar_resnet20.resnet" abs/models/
+cp "$src/models/cifar_resnet20.resnet" rel/models/
+if "$resnetc" -q "$tmp/abs/models/cifar_resnet20.resnet" --random-weights 5 -o abs/out >abs.log 2>&1 &&
+   (cd rel && "$resnetc" -q models/cifar_resnet20.resnet --random-weights 5 -o out) >rel.log 2>&1; then
+  ncases=$((ncases + 1))
+  for f in $(cd abs/out && find . -type f | sort); do
+    case "$f" in *.weights) cmp -s "abs/out/$f" "rel/out/$f" || { echo "FAIL: $f differs between folders"; fail=1; }; continue ;; esac
+    diff <(grep -v 'Command line:' "abs/out/$f") <(grep -v 'Command line:' "rel/out/$f") >/dev/null ||
+      { echo "FAIL: $f differs between a model in two folders:"; diff <(grep -v 'Command line:' "abs/out/$f") <(grep -v 'Command line:' "rel/out/$f") | head -4; fail=1; }
+    if grep -v 'Command line:' "abs/out/$f" | grep -qF "$tmp"; then
+      echo "FAIL: $f holds the model's folder outside the command line:"; grep -v 'Command line:' "abs/out/$f" | grep -F "$tmp" | head -2; fail=1
+    fi
+    head -c 2000 "abs/out/$f" | grep -q 'Weights: random (He initialisation; seed 5)' ||
+      { echo "FAIL: $f: the header does not say the weights are random"; fail=1; }
+  done
+  "$resnetc" -q "$tmp/abs/models/cifar_resnet20.resnet" --random-weights 5 --weights-mode embed -o abs/emb >>abs.log 2>&1
+  head -c 2000 abs/emb/cifar_resnet20_weights.c | grep -q 'Weights: random' ||
+    { echo "FAIL: the embedded weights do not say they are random"; fail=1; }
+else
+  echo "FAIL: the .resnet model did not compile:"; cat abs.log rel.log; fail=1
+fi
+# --weights FILE: no note about random weights
+if "$resnetc" -q "$d/digits.resnet" -o digits_note >note.log 2>&1 && grep -q 'Weights: random' digits_note/*.h; then
+  echo "FAIL: trained weights called random"; fail=1
+fi
+
 # the pictures are generated files too
 if "$resnetc" -q "$d/digits.onnx" --name digits --no-emit --dot g.dot --plan-svg p.svg >dot.log 2>&1; then
   mv g.dot g1.dot && mv p.svg p1.svg
