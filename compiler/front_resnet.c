@@ -156,6 +156,11 @@ void rn_note(Parser *P, Loc loc, const char *fmt, ...) {
 
 /* ---- closest name, for "did you mean" --------------------------------- */
 
+/* Damerau-Levenshtein distance, ignoring case: 'BN' is 'bn', 'ReLU' is
+ * 'relu' (the name is unknown, so it differs from the suggestion at least
+ * in case). */
+static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
 static int edit_distance(const char *a, const char *b) {
   size_t n = strlen(a), m = strlen(b);
   if (n > 40 || m > 40) return 1000;
@@ -164,11 +169,12 @@ static int edit_distance(const char *a, const char *b) {
   for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
   for (size_t i = 1; i <= n; i++)
     for (size_t j = 1; j <= m; j++) {
-      int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      int c = d[i - 1][j - 1] + (lower(a[i - 1]) != lower(b[j - 1]));
       if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
       if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
       /* a transposition counts as one edit */
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1]) &&
+          d[i - 2][j - 2] + 1 < c)
         c = d[i - 2][j - 2] + 1;
       d[i][j] = c;
     }
@@ -436,6 +442,10 @@ static void check_call(Check *C, const Sym *env, const Stmt *call) {
     return;
   }
   Block *bl = find_block(C->P, call->name);
+  if (bl && bl->bad_params) {   /* reported at its definition */
+    for (const Arg *a = call->args; a; a = a->next) check_expr(C, env, a->e);
+    return;
+  }
   if (bl) {
     int np = 0;
     for (Param *p = bl->params; p; p = p->next) np++;
@@ -604,6 +614,18 @@ static void check_program(Parser *P) {
     if (!too_many_names(&C, s->loc)) C.globals = sym_push(P, C.globals, s->name, 0);
   }
   int nglobal = C.nnames;
+  /* parameters declared twice (block a(c, c)), reported at the second one
+   * before any body is checked: a call of such a block is not checked
+   * against its parameters, which would only repeat the error */
+  for (Block *b = P->blocks; b; b = b->next)
+    for (Param *p = b->params; p; p = p->next)
+      for (Param *q = b->params; q != p; q = q->next)
+        if (strcmp(q->name, p->name) == 0) {
+          rn_error(P, p->loc, "parameter '%s' of block '%s' is declared twice", p->name, b->name);
+          rn_note(P, q->loc, "the first '%s' is here", q->name);
+          b->bad_params = 1;
+          break;
+        }
   /* blocks: unique names, parameters, bodies */
   for (Block *b = P->blocks; b; b = b->next) {
     if (find_builtin(b->name)) {
@@ -620,8 +642,6 @@ static void check_program(Parser *P) {
     C.nnames = nglobal;
     int seen_default = 0;
     for (Param *p = b->params; p; p = p->next) {
-      if (sym_find(env, p->name) && sym_find(env, p->name) != sym_find(C.globals, p->name))
-        rn_error(P, p->loc, "parameter '%s' is declared twice", p->name);
       if (p->def) {
         check_expr(&C, env, p->def);
         seen_default = 1;

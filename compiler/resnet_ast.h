@@ -94,6 +94,7 @@ typedef struct Block {
   struct Block *next;
   int mark;                /* cycle detection: 0 new, 1 on stack, 2 done */
   int height;              /* blocks nested in it, itself included (mark 2) */
+  int bad_params;          /* a parameter declared twice: calls unchecked */
 } Block;
 
 typedef struct StageItem {

@@ -511,6 +511,14 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, Parser *P, void *scann
                             keep[i] == YYSYMBOL_YYUNDEF ? "an expression" : tok_name(keep[i], b, sizeof b));
     if (ops && k < sizeof msg) k += (size_t)snprintf(msg + k, sizeof msg - k, "%san operator", nk ? " or " : "");
   }
+  /* a keyword where a name may stand (block stage(c) {...}): say why */
+  const char *ls = yysymbol_name(la);
+  int keyword = ls[0] == '\'' && ls[1] >= 'a' && ls[1] <= 'z';   /* 'stage', 'in', 'and' */
+  int want_name = 0;
+  for (int i = 0; i < n; i++) want_name |= expected[i] == YYSYMBOL_IDENT;
+  if (keyword && want_name && k < sizeof msg)
+    snprintf(msg + k, sizeof msg - k, " (%s is a keyword of the language: it cannot be a name)",
+             tok_name(la, b, sizeof b));
   rn_error(P, L(*yypcontext_location(ctx)), "%s", msg);
   return 0;
 }
