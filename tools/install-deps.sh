@@ -22,7 +22,7 @@ esac
 # ONNX Runtime for the tests (tests/test_emit_onnx_ort.sh, bench/): the npm
 # package onnxruntime-node into bench/node_modules, when node and npm are
 # there and it is not yet; offline, the tests that need it skip
-if [ "${1:-}" != "--build" ] && command -v npm >/dev/null 2>&1 &&
+if [ -z "${1:-}" ] && command -v npm >/dev/null 2>&1 &&
    ! NODE_PATH="$(dirname "$0")/../bench/node_modules" node -e "require('onnxruntime-node')" >/dev/null 2>&1; then
   (cd "$(dirname "$0")/../bench" && npm install --ignore-scripts --no-audit --no-fund >/dev/null 2>&1) ||
     echo "note: could not install onnxruntime-node (offline?): the ONNX Runtime tests will skip"
