@@ -83,5 +83,69 @@ close "$(figure)" "$(cat "$t/maxabs.expect")" || say_fail "zero: printed $(figur
 run short 1 'short.bin: expected 20 bytes \(reference of output .output., float32\[1,5\]\), got 16' -- "$d" --check "$t/in.bin" "$t/short.bin"
 run weights-flag 0 ': ok$' -- "$d" --weights "$t/c/tiny.weights" --check "$t/in.bin" "$t/out.bin"
 
+# every element type --check decodes (float16 with subnormals, bfloat16,
+# signed and unsigned integers, float64): a model of Casts, its outputs
+# written by the driver, then references with one element moved; the
+# figure the driver must print is computed here with Python's struct
+if /usr/bin/python3 -c 'import onnx' 2>/dev/null; then
+  /usr/bin/python3 - "$t" <<'PY'
+import sys
+from onnx import helper as h, TensorProto as T, save
+outs = [('h', T.FLOAT16, 'x'), ('b', T.BFLOAT16, 'x'), ('u', T.UINT8, 'x'), ('d', T.DOUBLE, 'y'),
+        ('i', T.INT16, 'y'), ('l', T.INT64, 'y')]
+g = h.make_graph([h.make_node('Cast', [src], [n], to=ty) for n, ty, src in outs], 'casts',
+                 [h.make_tensor_value_info(v, T.FLOAT, [2, 3]) for v in 'xy'],
+                 [h.make_tensor_value_info(n, ty, [2, 3]) for n, ty, _ in outs])
+save(h.make_model(g, opset_imports=[h.make_opsetid('', 13)]), sys.argv[1] + '/casts.onnx')
+PY
+  "$r" "$t/casts.onnx" -o "$t/k" >/dev/null && make -s -C "$t/k" >"$t/make.log" 2>&1 ||
+    { say_fail "casts: build"; cat "$t/make.log"; }
+  python3 - "$t" <<'PY' || fail=1
+import struct, subprocess, sys
+t = sys.argv[1]
+fmt = {'h': 'e', 'b': 'H', 'u': 'B', 'd': 'd', 'i': 'h', 'l': 'q'}
+x = [0.5, 2.75, 1e-6, 250.0, 7.0, 3e-7]          # 1e-6, 3e-7: float16 subnormals
+y = [-300.7, 5.2, -1.5, 40000.9, -2.0, 17.0]
+open(t + '/x.bin', 'wb').write(struct.pack('<6f', *x))
+open(t + '/y.bin', 'wb').write(struct.pack('<6f', *y))
+names = list(fmt)
+outs = [t + '/o_' + n for n in names]
+drv = [t + '/k/casts', t + '/x.bin', t + '/y.bin']
+subprocess.run(drv + outs, check=True)
+def decode(n, raw):
+    v = struct.unpack('<6' + fmt[n], raw)
+    if n == 'b':   # bfloat16: the upper half of a float32
+        v = [struct.unpack('<f', struct.pack('<I', b << 16))[0] for b in v]
+    return list(v)
+bad = 0
+for k, n in enumerate(names):
+    raw = open(outs[k], 'rb').read()
+    out = decode(n, raw)
+    # one element moved: the subnormal of h, the negative int16, ...
+    j = {'h': 2, 'b': 1, 'u': 3, 'd': 0, 'i': 0, 'l': 4}[n]
+    bits = list(struct.unpack('<6' + fmt[n], raw))
+    bits[j] = {'h': out[j] * 3, 'b': bits[j] + 5, 'u': bits[j] - 9, 'd': out[j] * 1.5,
+               'i': bits[j] - 10, 'l': bits[j] + 1000}[n]
+    refraw = struct.pack('<6' + fmt[n], *bits)
+    ref = decode(n, refraw)
+    want = max(abs(a - b) for a, b in zip(out, ref)) / max(abs(v) for v in ref)
+    refs = list(outs)
+    refs[k] = t + '/r_' + n
+    open(refs[k], 'wb').write(refraw)
+    p = subprocess.run(drv[:1] + ['--check', '--tol', '0'] + drv[1:] + refs, capture_output=True, text=True)
+    line = [l for l in p.stdout.splitlines() if "put '%s'" % n in l]
+    got = float(line[0].split(' = ')[1].split()[0]) if line else float('nan')
+    others_ok = sum(l.endswith(': ok') for l in p.stdout.splitlines()) == len(names) - 1
+    if p.returncode != 1 or not abs(got - want) <= 0.01 * want or not others_ok:
+        print('FAIL dtype %s: exit %d, printed %g, expected %g\n%s' % (n, p.returncode, got, want, p.stdout))
+        bad = 1
+    else:
+        print('ok   dtype %s (%g)' % (n, want))
+sys.exit(bad)
+PY
+else
+  echo "skip dtypes: /usr/bin/python3 lacks onnx"
+fi
+
 [ $fail = 0 ] && echo "driver: all checks passed"
 exit $fail
