@@ -14,12 +14,17 @@
 #   max|arm - x86| / max|x86| <= 1e-5 (NEON and x86 kernels round
 #   differently in the last bits).  Digits: the first 20 test images.
 #
-# Models: examples/digits (the .resnet when the language front end is
-# there, else its ONNX export), SHARED_DIR/models/cifar_resnet20.onnx when
-# present.  Writes the size table to BUILD_DIR/cross-sizes.txt.
-# Skips (77) when neither toolchain is installed (tools/install-deps.sh
-# installs gcc-arm-none-eabi, libnewlib-arm-none-eabi, gcc-aarch64-linux-gnu,
-# qemu-user).
+# Models: models/digits.resnet (inputs from examples/digits),
+# SHARED_DIR/models/cifar_resnet20.onnx when present.  Writes the size table to BUILD_DIR/cross-sizes.txt, and checks
+# that the README's Cortex-M7 table shows those figures
+# (tools/readme-figures.sh --check; tools/readme-figures.sh BUILD_DIR
+# refreshes it).
+#
+# A missing toolchain (tools/install-deps.sh installs gcc-arm-none-eabi,
+# libnewlib-arm-none-eabi, gcc-aarch64-linux-gnu, qemu-user) or missing
+# cifar_resnet20.onnx makes the test report skipped (77) once the rest has
+# passed; with RN_REQUIRE_CROSS=1 (tools/test.sh, i.e. CI, which installs
+# them) a missing toolchain is a failure.
 set -uo pipefail
 build=$(cd "$1" && pwd)
 shared=${2:-}
@@ -32,12 +37,19 @@ fi
 have_m7=0 have_a64=0
 command -v arm-none-eabi-gcc >/dev/null && [ -f /usr/lib/arm-none-eabi/newlib/libc.a -o -d /usr/lib/arm-none-eabi/lib ] && have_m7=1
 command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64 >/dev/null && have_a64=1
+missing=""
+[ $have_m7 = 1 ] || missing="gcc-arm-none-eabi + libnewlib-arm-none-eabi (Cortex-M7)"
+[ $have_a64 = 1 ] || missing="${missing:+$missing, }gcc-aarch64-linux-gnu + qemu-user (aarch64)"
+if [ -n "$missing" ] && [ "${RN_REQUIRE_CROSS:-0}" = 1 ]; then
+  echo "FAIL: RN_REQUIRE_CROSS=1 but not installed: $missing (tools/install-deps.sh installs them)"
+  exit 1
+fi
 if [ $have_m7 = 0 ] && [ $have_a64 = 0 ]; then
-  echo "skipped: no gcc-arm-none-eabi and no gcc-aarch64-linux-gnu + qemu-user"
+  echo "skipped: not installed: $missing"
   exit 77
 fi
-[ $have_m7 = 1 ] || echo "note: gcc-arm-none-eabi absent, Cortex-M7 build not checked"
-[ $have_a64 = 1 ] || echo "note: aarch64 cross compiler or qemu-user absent, aarch64 run not checked"
+partial=""      # what was not checked: the test then reports skipped, not passed
+[ -z "$missing" ] || partial="not installed: $missing"
 
 tmp=$build/test-tmp/cross
 rm -rf "$tmp" && mkdir -p "$tmp" && cd "$tmp" || exit 1
@@ -46,18 +58,13 @@ sizes=$tmp/sizes.txt
 : >"$sizes"
 
 d=$src/examples/digits
-models=""
 # name|resnetc arguments|input file|bytes per input|inputs to run
-if [ -f "$d/digits.resnet" ]; then
-  models="digits|$d/digits.resnet|$d/test_images.bin|256|20"
-else
-  models="digits|$d/digits.onnx|$d/test_images.bin|256|20"
-fi
+models="digits|$src/models/digits.resnet|$d/test_images.bin|256|20"
 if [ -n "$shared" ] && [ -f "$shared/models/cifar_resnet20.onnx" ]; then
   models="$models
 cifar_resnet20|$shared/models/cifar_resnet20.onnx|$shared/models/cifar_resnet20.input.bin|12288|1"
 else
-  echo "note: cifar_resnet20.onnx absent (no SHARED_DIR/models), digits only"
+  partial="${partial:+$partial; }cifar_resnet20.onnx absent (no SHARED_DIR/models), digits only"
 fi
 
 # max|a-b|/max|b| over two raw float32 files, printed; exit 1 above TOL
@@ -120,5 +127,21 @@ while IFS='|' read -r name args input nbytes count; do
 done <<<"$models"
 
 cp "$sizes" "$build/cross-sizes.txt"
-[ $fail -eq 0 ] && echo "cross builds: ok"
-exit $fail
+
+# The README shows what was just measured.  The check itself is checked
+# first: a copy of the README with one figure changed must be refused.
+if [ $have_m7 = 1 ] && [ -s "$sizes" ]; then
+  sed -E '/^<!-- cross-sizes begin -->$/,/^<!-- cross-sizes end -->$/ s/^(\| digits \| )([0-9])/\11\2/' \
+    "$src/README.md" >"$tmp/README.stale.md"
+  if RN_README=$tmp/README.stale.md "$src/tools/readme-figures.sh" --check "$build" >"$tmp/stale.log" 2>&1; then
+    echo "FAIL: tools/readme-figures.sh --check accepts a README with a wrong digits figure"; fail=1
+  fi
+  "$src/tools/readme-figures.sh" --check "$build" || fail=1
+fi
+
+if [ $fail -ne 0 ]; then exit 1; fi
+if [ -n "$partial" ]; then
+  echo "skipped (the rest passed): $partial"
+  exit 77
+fi
+echo "cross builds: ok"

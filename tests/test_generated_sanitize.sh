@@ -103,14 +103,12 @@ for spec in resnet50 resnet34 resnet18 cifar_resnet56 cifar_resnet20 cifar_resne
   run "$name$opt" "$dir/$name.onnx" "$dir/$name.input.bin" "$dir/$name.output.bin" $opt
 done
 
-# the digits example, in .resnet with its safetensors weights: its first test
-# image against PyTorch's logits for it
+# the digits model (models/digits.resnet, its safetensors weights beside
+# it): its first test image against PyTorch's logits for it
 ex=$here/examples/digits
-if [ -f "$ex/digits.resnet" ] && [ -f "$ex/test_images.bin" ] && [ -f "$ex/torch_logits.bin" ]; then
-  head -c 256 "$ex/test_images.bin" >"$tmp/digits.in"      # one 1x8x8 float image
-  head -c 40 "$ex/torch_logits.bin" >"$tmp/digits.ref"      # its 10 logits
-  run digits "$ex/digits.resnet" "$tmp/digits.in" "$tmp/digits.ref"
-fi
+head -c 256 "$ex/test_images.bin" >"$tmp/digits.in"      # one 1x8x8 float image
+head -c 40 "$ex/torch_logits.bin" >"$tmp/digits.ref"      # its 10 logits
+run digits "$here/models/digits.resnet" "$tmp/digits.in" "$tmp/digits.ref"
 wait
 for l in "${labels[@]}"; do
   cat "$tmp/$l.out"

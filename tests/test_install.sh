@@ -21,8 +21,8 @@ if ! "$build/resnetc" --version >/dev/null 2>&1; then
   echo "skipped: resnetc --version fails (the CLI has not landed)"
   exit 77
 fi
-if [ ! -f "$src/examples/digits/digits.resnet" ]; then
-  echo "skipped: examples/digits/digits.resnet absent (the .resnet language has not landed)"
+if [ ! -f "$src/models/digits.resnet" ]; then
+  echo "skipped: models/digits.resnet absent (the .resnet language has not landed)"
   exit 77
 fi
 if ! grep -qE -- '--weights[ =]' <<<"$("$build/resnetc" --help)"; then
@@ -52,6 +52,7 @@ done
 "$prefix/bin/resnetc" --version >/dev/null || bad "the installed resnetc does not run"
 
 cp -r "$src/examples" "$tmp/examples"
+mkdir -p "$tmp/models" && cp "$src/models/digits.resnet" "$src/models/digits.safetensors" "$tmp/models/"
 ex=$tmp/examples
 PATH=$prefix/bin:$PATH
 export PATH
@@ -67,11 +68,11 @@ if cmake -S "$ex/cmake-consumer" -B "$cb" -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/c
   cmake --build "$cb" >"$tmp/cc-build2.log" 2>&1
   grep -q "resnetc: compiling" "$tmp/cc-build2.log" && bad "a rebuild without change ran resnetc again"
   sleep 1
-  touch "$ex/digits/digits.resnet"
+  touch "$tmp/models/digits.resnet"
   cmake --build "$cb" >"$tmp/cc-build3.log" 2>&1 || bad "rebuild after touching the model"
   grep -q "resnetc: compiling digits.resnet" "$tmp/cc-build3.log" || bad "touching the model did not regenerate the C"
   sleep 1
-  touch "$ex/digits/digits.safetensors"
+  touch "$tmp/models/digits.safetensors"
   cmake --build "$cb" >"$tmp/cc-build4.log" 2>&1 || bad "rebuild after touching the weights"
   grep -q "resnetc: compiling digits.resnet" "$tmp/cc-build4.log" || bad "touching the weights did not regenerate the C"
 else
@@ -80,7 +81,7 @@ fi
 
 step "examples/makefile-consumer: generated files copied in, plain make"
 mc=$ex/makefile-consumer
-if resnetc -q "$ex/digits/digits.resnet" --weights-mode embed -o "$tmp/gen-copy" >"$tmp/mc.log" 2>&1; then
+if resnetc -q "$tmp/models/digits.resnet" --weights-mode embed -o "$tmp/gen-copy" >"$tmp/mc.log" 2>&1; then
   mkdir -p "$mc/model" && cp "$tmp"/gen-copy/* "$mc/model/"
   # the Makefile must not need resnetc: hide it
   if env PATH=/usr/bin:/bin make -C "$mc" >>"$tmp/mc.log" 2>&1; then

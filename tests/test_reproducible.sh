@@ -55,9 +55,7 @@ run() {
 d=$src/examples/digits
 run digits_embed "$d/digits.onnx" --name digits --weights-mode embed
 run digits_blob "$d/digits.onnx" --name digits --weights-mode blob
-if [ -f "$d/digits.resnet" ]; then
-  run digits_resnet "$d/digits.resnet"
-fi
+run digits_resnet "$src/models/digits.resnet"
 if [ -n "$shared" ] && [ -f "$shared/models/cifar_resnet20.onnx" ]; then
   run r20 "$shared/models/cifar_resnet20.onnx" -O2
   run r20_o0 "$shared/models/cifar_resnet20.onnx" -O0

@@ -4,7 +4,7 @@
 #   resnet18-graph.svg   resnetc --dot, rendered by Graphviz (dot -Tsvg)
 #   resnet18-plan.svg    resnetc --plan-svg (the static memory plan)
 #   resnet18-report.txt  resnetc --report (the table)
-#   digits-graph.svg     the example network of examples/digits, and
+#   digits-graph.svg     the quick start's network, models/digits.resnet, and
 #   digits-plan.svg      its memory plan
 # Needs graphviz (apt-get install graphviz) and ResNet-18 as ONNX
 # (MODELS_DIR/resnet18.onnx, default ../shared/models; tools/export_models.py
@@ -25,7 +25,7 @@ trap 'rm -rf "$tmp"' EXIT
 # Run in a scratch folder on relative names: the command line recorded in
 # each picture names no folder of this machine.
 ln -s "$models/resnet18.onnx" "$tmp/resnet18.onnx"
-cp "$src/examples/digits/digits.resnet" "$src/examples/digits/digits.safetensors" "$tmp/"
+cp "$src/models/digits.resnet" "$src/models/digits.safetensors" "$tmp/"
 cd "$tmp"
 "$resnetc" resnet18.onnx --no-emit --report --dot resnet18.dot --plan-svg resnet18-plan.svg >report.txt
 dot -Tsvg resnet18.dot -o "$img/resnet18-graph.svg"

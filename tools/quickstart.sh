@@ -4,11 +4,12 @@
 #   1. installs what building resnetc needs (tools/install-deps.sh --build);
 #   2. builds resnetc in build/ (where the README's commands expect it;
 #      tests off unless build/ was configured with them);
-#   3. compiles examples/digits/digits.resnet, a small ResNet trained on the
-#      8x8 handwritten digits (weights in digits.safetensors), to C;
+#   3. compiles models/digits.resnet, a small ResNet trained on the 8x8
+#      handwritten digits (its weights: models/digits.safetensors), to C;
 #   4. builds the generated C with cc and examples/digits/eval.c, runs it on
 #      the 360 test images, and prints its accuracy next to PyTorch's.
 # Exits non-zero if any step fails or a prediction differs from PyTorch's.
+# CI (.ci/run) runs it first, as a user on a fresh machine would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 b=build/quickstart
@@ -21,11 +22,7 @@ say "building resnetc"
 [ -f build/CMakeCache.txt ] || cmake -S . -B build -DRN_TESTS=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build --target resnetc -j"$(nproc)" >/dev/null
 
-model=examples/digits/digits.resnet
-probe=$(build/resnetc --no-emit "$model" 2>&1 || true)
-if grep -q "front end is not built in" <<<"$probe"; then
-  model=examples/digits/digits.onnx   # the same network, exported by train.py
-fi
+model=models/digits.resnet
 say "compiling $model to C"
 set -x
 build/resnetc "$model" --name digits -o "$b/digits"

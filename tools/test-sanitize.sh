@@ -14,4 +14,5 @@ cmake --build build-asan -j"$(nproc)"
 cd build-asan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export RN_REQUIRE_CROSS=1   # tests/test_cross.sh: the toolchains installed above must be there
 ctest --output-on-failure -j"$(nproc)" -LE nosan "$@"

@@ -9,4 +9,5 @@ tools/install-deps.sh
 cmake -S . -B build -DRN_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null   # tests on: quickstart.sh may have configured build/ without
 cmake --build build -j"$(nproc)"
 cd build
+export RN_REQUIRE_CROSS=1   # tests/test_cross.sh: the cross toolchains installed above must be there
 ctest --output-on-failure -j"$(nproc)" "$@"

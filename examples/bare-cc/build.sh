@@ -5,7 +5,7 @@
 set -eux
 cd "$(dirname "$0")"
 RESNETC=${1:-resnetc}
-"$RESNETC" ../digits/digits.resnet --weights-mode embed -o gen
+"$RESNETC" ../../models/digits.resnet --weights-mode embed -o gen
 cd gen
 for f in *.c; do
   case "$f" in *_main.c) continue ;; esac   # resnetc's demo driver: we bring our own main

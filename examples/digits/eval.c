@@ -2,7 +2,7 @@
  * eval.c - runs the digits network compiled by resnetc on the test split
  * and compares it with PyTorch.
  *
- *   resnetc digits.resnet -o gen           (the weights: digits.safetensors)
+ *   resnetc ../../models/digits.resnet -o gen   (weights: models/digits.safetensors)
  *   cc -O2 -Igen eval.c gen/digits.c gen/digits_weights.c -lm -o digits_eval
  *   ./digits_eval [DATA_DIR]
  *

@@ -2,7 +2,9 @@
 """Train a small ResNet on the 8x8 handwritten digits that Debian's
 python3-sklearn ships, and write what the C build is checked against.
 
-usage: /usr/bin/python3 examples/digits/train.py [OUTDIR]   (default: beside this file)
+usage: /usr/bin/python3 examples/digits/train.py [OUTDIR]
+(default: the weights to models/, beside models/digits.resnet, which
+describes this network; the rest beside this file)
 
 Data: sklearn/datasets/data/digits.csv.gz from the installed package (1,797
 images, 64 pixels in 0..16 then the label per row; nothing is downloaded).
@@ -17,7 +19,8 @@ Network (tensor names as in torchvision's ResNet state_dict):
     global average pool, fc 64->10
 
 Writes, in OUTDIR:
-    digits.safetensors    the weights, BatchNorm kept unfolded (resnetc folds)
+    digits.safetensors    the weights, BatchNorm kept unfolded (resnetc folds);
+                          by default in models/
     digits.onnx           the same network as ONNX (opset 13), for the ONNX way in
     test_images.bin       float32 [360,1,8,8], little-endian, NCHW
     test_labels.bin       uint8 [360]
@@ -130,7 +133,9 @@ def write_safetensors(path, tensors, metadata):
 
 
 def main():
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.abspath(__file__))
+    outdir = sys.argv[1] if len(sys.argv) > 1 else here
+    wdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, '..', '..', 'models')
     torch.manual_seed(0)
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -174,7 +179,7 @@ def main():
           f'smallest top-1/top-2 logit gap {margin:.4f}')
 
     sd = {k: v.numpy() for k, v in model.state_dict().items() if not k.endswith('num_batches_tracked')}
-    write_safetensors(os.path.join(outdir, 'digits.safetensors'), sd,
+    write_safetensors(os.path.join(wdir, 'digits.safetensors'), sd,
                       {'format': 'pt', 'source': 'examples/digits/train.py'})
     xte.numpy().astype('<f4').tofile(os.path.join(outdir, 'test_images.bin'))
     yte.numpy().astype(np.uint8).tofile(os.path.join(outdir, 'test_labels.bin'))
