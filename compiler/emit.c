@@ -2307,6 +2307,14 @@ int emit_c(Graph *g, const EmitOptions *o) {
     for (int i = 0; i < e->nfiles; i++)
       if (rename(e->tmp[i], e->dst[i]) != 0)
         ir_fail("cannot rename %s to %s: %s", e->tmp[i], e->dst[i], strerror(errno));
+    if (o->result) {
+      EmitResult *r = o->result;
+      memset(r, 0, sizeof *r);
+      r->arena_bytes = e->arena_bytes;
+      r->weights_bytes = HEADER_BYTES + e->wdata_bytes;
+      r->embedded = e->embed;
+      for (int i = 0; i < e->nfiles && i < EMIT_MAX_RESULT_FILES; i++) r->files[r->nfiles++] = e->dst[i];
+    }
     e->nfiles = 0;
     remove(ir_fmt(g, "%s/%s", e->outdir, e->embed ? ir_fmt(g, "%s.weights", nm) : ir_fmt(g, "%s_weights.c", nm)));
   }

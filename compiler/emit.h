@@ -5,6 +5,17 @@
 
 typedef enum WeightsMode { WEIGHTS_AUTO = 0, WEIGHTS_EMBED, WEIGHTS_BLOB } WeightsMode;
 
+/* What emit_c wrote, for resnetc -v: the header's constants and the files
+ * (paths allocated from the graph, valid until it is freed). */
+#define EMIT_MAX_RESULT_FILES 8
+typedef struct EmitResult {
+  int64_t arena_bytes;     /* NAME_ARENA_BYTES: the plan plus kernel scratch */
+  int64_t weights_bytes;   /* NAME_WEIGHTS_BYTES */
+  int embedded;            /* weights compiled in (NAME_weights.c), else NAME.weights */
+  int nfiles;
+  const char *files[EMIT_MAX_RESULT_FILES];
+} EmitResult;
+
 typedef struct EmitOptions {
   const char *outdir;      /* folder to write (created if needed) */
   const char *name;        /* C prefix of every symbol: NAME_run, NAME_ARENA_BYTES */
@@ -20,6 +31,7 @@ typedef struct EmitOptions {
   int winograd;            /* stride-1 3x3 convs: 0 auto (kwino_choose),
                               -1 never, 2 or 4 F(2x2) / F(4x4) wherever
                               the conv qualifies */
+  EmitResult *result;      /* filled on success when not NULL */
 } EmitOptions;
 
 /* Writes OUTDIR/NAME.h, NAME.c, the weights, NAME_main.c and Makefile.

@@ -10,13 +10,22 @@
  *
  * Exit status: 0 success, 1 bad input (one "FILE: error: ..." line on
  * stderr, nothing written), 2 bad usage.
+ *
+ * -v reports each stage on stderr as it ends, with its wall time: what the
+ * front end read, shape inference, every pass with what it changed (the
+ * PassLog the passes fill), the memory plan, the emitter's NAME_ARENA_BYTES
+ * and NAME_WEIGHTS_BYTES (from EmitResult: the header's own figures) and
+ * each file written.  -q prints errors only; it wins over -v.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "dot.h"
 #include "emit.h"
@@ -79,14 +88,86 @@ static const char usage_text[] =
 "  --emit-onnx FILE        write the network as an ONNX model\n"
 "  --no-emit               stop after the optimiser (with --report, --dot...)\n"
 "Other:\n"
-"  -q, --quiet             print errors only\n"
-"  -v, --verbose           say what each stage does\n"
+"  -q, --quiet             print errors only (wins over -v)\n"
+"  -v, --verbose           report each stage on stderr as it ends, with its\n"
+"                          time: load, shape inference, each pass and what it\n"
+"                          changed, the memory plan, emit (NAME_ARENA_BYTES,\n"
+"                          NAME_WEIGHTS_BYTES) and every file written\n"
 "  --version               print the version and exit\n"
-"  -h, --help              print this help and exit\n"
+"  -h, --help              print this help and exit\n";
+
+/* Second half of --help (C99 compilers need only take strings of 4095). */
+static const char examples_text[] =
 "\n"
 "Examples:\n"
 "  resnetc model.onnx -o out && make -C out && out/model in.bin logits.bin\n"
-"  resnetc model.onnx --dump-ir -O0\n";
+"      an ONNX model to C, built and run on a raw float32 input (NCHW)\n"
+"  resnetc models/digits.resnet -o out\n"
+"      a .resnet network whose 'weights' line names its safetensors file\n"
+"  resnetc models/resnet50.resnet --weights resnet50.safetensors -o out\n"
+"      a .resnet network, weights from a safetensors (or ONNX) file\n"
+"  resnetc models/resnet18.resnet --random-weights 1 -o out\n"
+"      seeded He-initialised weights, for benchmarks\n"
+"  resnetc models/digits.resnet --weights-mode embed --target scalar -o fw\n"
+"      for a microcontroller firmware: weights as const C source (flash),\n"
+"      portable kernels only; cross-compile fw/digits.c fw/digits_weights.c\n"
+"  resnetc model.onnx --target aarch64 -o arm\n"
+"      NEON kernels only (and the portable ones), for a 64-bit Arm build\n"
+"  resnetc model.onnx --no-emit --report --plan-svg plan.svg --dot graph.dot\n"
+"      what the optimiser did: the per-layer table, the memory plan as SVG,\n"
+"      the graph for Graphviz (dot -Tsvg graph.dot -o graph.svg)\n"
+"  resnetc models/resnet50.resnet --summary\n"
+"      layers, parameters and multiply-adds, without compiling\n"
+"  resnetc model.onnx --dump-ir -O0 --no-emit\n"
+"      the IR as read, before the optimiser\n"
+"  resnetc -v models/digits.resnet -o out\n"
+"      each stage with its time, the arena and every file written\n";
+
+/* ---- -v: one line per stage ---------------------------------------------- */
+
+static int verbose;         /* set once from the command line */
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* "resnetc: STAGE  12.3 ms  what": seconds < 0 leaves the time out. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void stage(const char *name, double seconds, const char *fmt, ...) {
+  if (!verbose) return;
+  char t[32] = "";
+  if (seconds >= 0) snprintf(t, sizeof t, "%9.1f ms", seconds * 1e3);
+  fprintf(stderr, "resnetc: %-6s %12s  ", name, t);
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+/* "wrote PATH (N bytes)", the size as the file system has it. */
+static void stage_wrote(const char *path) {
+  struct stat st;
+  if (stat(path, &st) == 0) stage("wrote", -1, "%s (%lld bytes)", path, (long long)st.st_size);
+  else stage("wrote", -1, "%s", path);
+}
+
+/* Inputs or outputs as "name [1,3,224,224], ...". */
+static void io_list(Tensor **t, int n, char *buf, size_t size) {
+  size_t k = 0;
+  buf[0] = 0;
+  for (int i = 0; i < n && k + 1 < size; i++) {
+    char sh[128];
+    int w = snprintf(buf + k, size - k, "%s%s %s", i ? ", " : "", t[i]->name, ir_shape_str(t[i], sh, sizeof sh));
+    if (w < 0) break;
+    k += (size_t)w;
+    if (k >= size) k = size - 1;
+  }
+}
 
 typedef struct Cli {
   const char *model;
@@ -183,6 +264,7 @@ static void parse_args(int argc, char **argv, Cli *c) {
     const char *a = argv[i], *v;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       fputs(usage_text, stdout);
+      fputs(examples_text, stdout);
       exit(0);
     } else if (!strcmp(a, "--version")) {
       printf("resnetc %s\n", RESNETC_VERSION);
@@ -326,7 +408,15 @@ static char *join_argv(int argc, char **argv) {
 static int optimise(Graph *g, Cli *c, PassLog *log) {
   IrTry t;
   if (ir_try_begin(&t)) return 1;
+  double t0 = now_seconds();
   shape_infer_and_fold(g, c->max_memory);
+  if (verbose) {
+    char in[512], out[512];
+    io_list(g->inputs, g->ninputs, in, sizeof in);
+    io_list(g->outputs, g->noutputs, out, sizeof out);
+    stage("shape", now_seconds() - t0, "shape inference and constant folding: %d nodes; in: %s; out: %s",
+          g->nnodes, in, out);
+  }
   if (c->po.verify && ir_verify(g, "shape inference")) ir_die("invalid IR");
   if (c->dump_ir) ir_print(g, stdout);
   if (c->summary) {     /* the network as described: before optimisation */
@@ -340,6 +430,32 @@ static int optimise(Graph *g, Cli *c, PassLog *log) {
   }
   c->po.log = log;
   passes_run(g, &c->po);
+  if (verbose) {
+    if (c->po.opt_level == 0 && !c->po.only) stage("pass", -1, "none (-O0)");
+    for (int i = 0; i < log->nruns; i++) {
+      const PassStats *s = &log->runs[i];
+      char what[512];
+      size_t k = 0;
+      what[0] = 0;
+      for (int j = 0; j < s->ncounters && k < sizeof what; j++) {
+        int w = snprintf(what + k, sizeof what - k, "%s %s %ld", j ? "," : ";", s->what[j], s->count[j]);
+        if (w < 0) break;
+        k += (size_t)w;
+      }
+      if (strcmp(s->pass, "plan") == 0) {
+        /* its own figures, named as --report names them; the arena the
+         * caller provides is the emitter's (kernel scratch added) */
+        PlanSummary ps;
+        plan_summary(g, &ps);
+        stage("plan", s->seconds, "plan: nodes %d -> %d; activations %" PRId64 " bytes in %d blocks "
+              "(lower bound %" PRId64 ", every tensor in its own place %" PRId64 ")", s->nodes_before,
+              s->nodes_after, ps.arena_bytes, ps.nblocks, ps.lower_bound_bytes, ps.naive_bytes);
+      } else {
+        stage("pass", s->seconds, "%s: nodes %d -> %d%s", s->pass, s->nodes_before, s->nodes_after,
+              s->ncounters ? what : "; no change");
+      }
+    }
+  }
   /* the generated code needs the arena at run time: bounded like the weights */
   if (g->arena_bytes > c->max_memory)
     ir_fail("the model needs %" PRId64 " bytes of activation memory (its arena), more than the "
@@ -351,6 +467,8 @@ static int optimise(Graph *g, Cli *c, PassLog *log) {
 int main(int argc, char **argv) {
   Cli c;
   parse_args(argc, argv, &c);
+  double t_start = now_seconds();
+  verbose = c.verbose && !c.quiet;
   ir_source = c.model;
   ir_quiet = 0;
   ir_no_warn = c.quiet;
@@ -386,6 +504,20 @@ int main(int argc, char **argv) {
     ir_graph_free(g);
     return 2;
   }
+  if (verbose) {
+    int64_t nconst = 0, cbytes = 0;
+    for (int i = 0; i < g->ntensors; i++)
+      if (g->tensors[i]->kind == TK_CONST) {
+        int64_t n = ir_numel(g->tensors[i]);
+        nconst++;
+        if (n > 0) cbytes += n * (int64_t)dtype_size(g->tensors[i]->dtype);
+      }
+    char front[32] = ".resnet";
+    if (!is_resnet) snprintf(front, sizeof front, "ONNX opset %d", g->opset);
+    stage("load", now_seconds() - t_start, "%s (%s): %d nodes, %d input(s), %d output(s), %" PRId64
+          " constants of %" PRId64 " bytes%s", c.model, front, g->nnodes, g->ninputs, g->noutputs, nconst,
+          cbytes, is_resnet && c.random_weights ? " (random weights)" : "");
+  }
 
   char *name = c.name ? strdup(c.name) : default_name(c.model);
   char *cmdline = join_argv(argc, argv);
@@ -402,9 +534,16 @@ int main(int argc, char **argv) {
     c.no_emit = 1;              /* --emit-onnx alone converts, nothing more */
   if (status == 0) {
     if (c.report) report_print(g, &log, stdout);
-    if (c.plan_svg && report_plan_svg(g, c.plan_svg, cmdline) != 0) status = 1;
-    if (c.dot && dot_write_file(g, c.dot, cmdline) != 0) status = 1;
+    if (c.plan_svg) {
+      if (report_plan_svg(g, c.plan_svg, cmdline) != 0) status = 1;
+      else stage_wrote(c.plan_svg);
+    }
+    if (c.dot) {
+      if (dot_write_file(g, c.dot, cmdline) != 0) status = 1;
+      else stage_wrote(c.dot);
+    }
   }
+  if (status == 0 && c.emit_onnx) stage_wrote(c.emit_onnx);
   if (status == 0 && !c.no_emit) {
     if (c.outdir) outdir = strdup(c.outdir);
     else {
@@ -418,11 +557,20 @@ int main(int argc, char **argv) {
     eo.command_line = cmdline;
     eo.isas = c.isas;
     eo.winograd = c.winograd;
+    EmitResult er;
+    eo.result = &er;
+    double t0 = now_seconds();
+    int64_t planned = g->arena_bytes;
     status = emit_c(g, &eo) == 0 ? 0 : 1;
-    if (status == 0 && c.verbose)
-      fprintf(stderr, "resnetc: wrote %s/%s.{h,c}, arena %" PRId64 " bytes\n", outdir, name,
-              g->arena_bytes);
+    if (status == 0) {
+      stage("emit", now_seconds() - t0, "C into %s: %s_ARENA_BYTES %" PRId64 " (planned activations %" PRId64
+            " + kernel scratch %" PRId64 "), %s_WEIGHTS_BYTES %" PRId64 " (%s)", outdir, name, er.arena_bytes,
+            planned, er.arena_bytes - planned, name, er.weights_bytes,
+            er.embedded ? "embedded in C source" : "a blob file the caller loads");
+      for (int i = 0; i < er.nfiles; i++) stage_wrote(er.files[i]);
+    }
   }
+  if (status == 0) stage("done", now_seconds() - t_start, "%s", c.model);
   ir_graph_free(g);
   free(name);
   free(cmdline);

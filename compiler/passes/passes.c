@@ -15,6 +15,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 typedef struct Pass {
   const char *name;
@@ -106,7 +113,9 @@ void passes_run(Graph *g, const PassOptions *o) {
     memset(st, 0, sizeof *st);
     st->pass = p->name;
     st->nodes_before = g->nnodes;
+    double t0 = now_seconds();
     p->run(g, st);
+    st->seconds = now_seconds() - t0;
     st->nodes_after = g->nnodes;
     if (o->verify && ir_verify(g, p->name) != 0) {
       fprintf(stderr, "resnetc: internal error: pass '%s' left an invalid graph\n", p->name);

@@ -27,6 +27,7 @@
 typedef struct PassStats {
   const char *pass;
   int nodes_before, nodes_after;
+  double seconds;           /* wall time of the pass (resnetc -v) */
   int ncounters;
   const char *what[PASS_MAX_COUNTERS];
   long count[PASS_MAX_COUNTERS];
