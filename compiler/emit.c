@@ -2229,7 +2229,9 @@ static void output_copies(Emitter *e) {
   }
 }
 
-int emit_c(Graph *g, const EmitOptions *o) {
+int emit_c(Graph *g, const EmitOptions *o) { return emit_c_result(g, o, NULL); }
+
+int emit_c_result(Graph *g, const EmitOptions *o, EmitResult *result) {
   Emitter *volatile ep = NULL;
   IrTry t;
   int rc = 0;
@@ -2307,8 +2309,8 @@ int emit_c(Graph *g, const EmitOptions *o) {
     for (int i = 0; i < e->nfiles; i++)
       if (rename(e->tmp[i], e->dst[i]) != 0)
         ir_fail("cannot rename %s to %s: %s", e->tmp[i], e->dst[i], strerror(errno));
-    if (o->result) {
-      EmitResult *r = o->result;
+    if (result) {
+      EmitResult *r = result;
       memset(r, 0, sizeof *r);
       r->arena_bytes = e->arena_bytes;
       r->weights_bytes = HEADER_BYTES + e->wdata_bytes;

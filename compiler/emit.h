@@ -31,7 +31,6 @@ typedef struct EmitOptions {
   int winograd;            /* stride-1 3x3 convs: 0 auto (kwino_choose),
                               -1 never, 2 or 4 F(2x2) / F(4x4) wherever
                               the conv qualifies */
-  EmitResult *result;      /* filled on success when not NULL */
 } EmitOptions;
 
 /* Writes OUTDIR/NAME.h, NAME.c, the weights, NAME_main.c and Makefile.
@@ -39,4 +38,6 @@ typedef struct EmitOptions {
  * a failure leaves nothing half-written.  Returns 0, or -1 after printing
  * one error line. */
 int emit_c(Graph *g, const EmitOptions *o);
+/* The same, and on success fills *result (when not NULL). */
+int emit_c_result(Graph *g, const EmitOptions *o, EmitResult *result);
 #endif

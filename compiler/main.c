@@ -558,10 +558,9 @@ int main(int argc, char **argv) {
     eo.isas = c.isas;
     eo.winograd = c.winograd;
     EmitResult er;
-    eo.result = &er;
     double t0 = now_seconds();
     int64_t planned = g->arena_bytes;
-    status = emit_c(g, &eo) == 0 ? 0 : 1;
+    status = emit_c_result(g, &eo, &er) == 0 ? 0 : 1;
     if (status == 0) {
       stage("emit", now_seconds() - t0, "C into %s: %s_ARENA_BYTES %" PRId64 " (planned activations %" PRId64
             " + kernel scratch %" PRId64 "), %s_WEIGHTS_BYTES %" PRId64 " (%s)", outdir, name, er.arena_bytes,
