@@ -1750,6 +1750,13 @@ static int lower_blocked(Emitter *e, Node *n) {
   for (int j = 0; j < n->nout; j++) any |= is_blocked(n->out[j]);
   if (!any) return 0;
   switch (n->op) {
+  case OP_GEMM:
+    /* A = the blocked global pool [1,C,1,1]: its first C floats are the
+     * plain A the Gemm kernel reads (layout.c) */
+    if (is_blocked(n->out[0]) || n->a.trans_a || !ir_plain_prefix(n->in[0])) break;
+    for (int j = 1; j < n->nin; j++)
+      if (is_blocked(n->in[j])) ir_fail_node(n, "this layer cannot read or write a blocked layout");
+    return 0;
   case OP_CONV:
     if (!blocked_conv(n)) break;
     lower_convb(e, n);

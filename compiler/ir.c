@@ -353,6 +353,13 @@ int64_t ir_bytes(const Tensor *t) {
   return n < 0 ? -1 : ir_mul_checked(n, (int64_t)dtype_size(t->dtype));
 }
 
+int ir_plain_prefix(const Tensor *t) {
+  if (!t || t->layout != LAYOUT_NCHWC || t->rank < 2 || t->dims[0] != 1) return 0;
+  for (int i = 2; i < t->rank; i++)     /* [1][C/b][1...][b]: channel c at c */
+    if (t->dims[i] != 1) return 0;
+  return 1;
+}
+
 Tensor *ir_const(Graph *g, const char *name, DType t, int rank, const int64_t *dims,
                  const void *data, int own) {
   Tensor *x = ir_tensor(g, name, t, rank, dims);

@@ -239,6 +239,11 @@ int64_t ir_numel(const Tensor *t);            /* product of dims; -1 unknown */
 int64_t ir_bytes(const Tensor *t);            /* in memory: a blocked layout's
                                                  channels padded to the block */
 int ir_is_const(const Tensor *t);
+/* A blocked (LAYOUT_NCHWC) tensor of batch 1 and one pixel ([1,C,1,1]):
+ * its first numel elements are the plain row-major tensor, so a reader of
+ * numel elements (the classifier's Gemm after the global pool) needs no
+ * layout change. */
+int ir_plain_prefix(const Tensor *t);
 int ir_same_shape(const Tensor *a, const Tensor *b);
 /* overflow-checked helpers: return -1 on overflow of INT64_MAX */
 int64_t ir_mul_checked(int64_t a, int64_t b);

@@ -67,7 +67,7 @@ static int node_affine(Graph *g, const Node *n, Affine *a, Tensor **xp) {
   if (!y || y->dtype != DT_FLOAT || y->rank < 2) return 0;
   if (n->op == OP_BATCHNORM) {
     *xp = n->in[0];
-    return pu_bn_affine(g, n, a);
+    return n->a.act == ACT_NONE && pu_bn_affine(g, n, a);   /* y = act(bn(x)) is not affine */
   }
   if (n->op != OP_MUL && n->op != OP_DIV && n->op != OP_ADD && n->op != OP_SUB) return 0;
   int side = ir_is_const(n->in[0]) ? 1 : 0;        /* the operand that is x */

@@ -22,7 +22,10 @@
  *                   input has other readers: a residual sum in a
  *                   pre-activation network): the Conv writes the BN result
  *                   as a second output (in[4] scale, in[5] shift), and an
- *                   activation of that output becomes Attrs.post_act.
+ *                   activation of that output becomes Attrs.post_act
+ *                   (also when it was fused into the standalone BN in an
+ *                   earlier round, before the Conv became the BN's
+ *                   producer: the order of rewrites must not matter).
  *   Flatten(axis 1) or Reshape to [d0, rest], read as A by a Gemm with
  *                   transA = 0: the Gemm reads the source directly (same
  *                   bytes; GlobalAveragePool -> Flatten -> Gemm becomes
@@ -358,7 +361,12 @@ static int fuse_bn_post(Graph *g, Node *bn, PassStats *st) {
   host_grow(g, p, 6);
   p->in[4] = sc;
   p->in[5] = sh;
-  p->a.post_act = ACT_NONE;
+  /* an activation fused into the BN first (its Relu was reached before
+   * the Conv became its producer) moves along into post_act */
+  p->a.post_act = bn->a.act;
+  p->a.post_lo = bn->a.act_lo;
+  p->a.post_hi = bn->a.act_hi;
+  p->a.post_alpha = bn->a.act_alpha;
   Tensor *outs[2] = {x, bn->out[0]};
   pu_set_outputs(g, p, 2, outs);
   bn->dead = 1;

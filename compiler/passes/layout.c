@@ -22,7 +22,10 @@
  *     They run blocked when all their image inputs are blocked.
  *  3. Everything else reads plain tensors: an Identity converting a blocked
  *     tensor to plain is inserted once, after its producer, and shared by
- *     all plain readers (so a ResNet gets one, before Flatten).  A graph
+ *     all plain readers.  Not for the A of a Gemm (transA 0) reading a
+ *     blocked [1,C,1,1] (the global pool before the classifier): its first
+ *     C floats are the plain tensor (ir_plain_prefix), so a ResNet needs
+ *     no reorder at all.  A graph
  *     output stays plain: its producer writes a blocked copy and an
  *     Identity fills the output.
  * The pad channels of a blocked tensor are zero at a conv's input (weights
@@ -191,6 +194,9 @@ void pass_layout(Graph *g, PassStats *st) {
       else if (runs[i]) want = image(t) ? 1 : -1;
       else want = 0;
       if (want < 0 || want == blocked(t)) continue;
+      /* the classifier reads the blocked global pool as it is: one pixel,
+       * the channels in order (ir_plain_prefix), no reorder */
+      if (n->op == OP_GEMM && j == 0 && !n->a.trans_a && ir_plain_prefix(t)) continue;
       int before = g->ntensors;
       n->in[j] = converted(g, t, want ? to_blk : to_plain);
       if (g->ntensors != before) {

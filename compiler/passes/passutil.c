@@ -116,7 +116,7 @@ void pu_move_node(Graph *g, Node *n, int pos) {
 
 int pu_bn_affine(Graph *g, const Node *bn, BnAffine *a) {
   const Tensor *x = bn->in[0];
-  if (bn->op != OP_BATCHNORM || bn->a.act != ACT_NONE || x->rank < 2 || !dtype_is_float(x->dtype) ||
+  if (bn->op != OP_BATCHNORM || x->rank < 2 || !dtype_is_float(x->dtype) ||
       x->dtype != bn->out[0]->dtype)
     return 0;
   int64_t c = x->dims[1];

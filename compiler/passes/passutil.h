@@ -37,7 +37,9 @@ void pu_set_outputs(Graph *g, Node *n, int nout, Tensor *const *out);
  *   y = x*s[c] + t[c],  s = gamma/sqrt(var + eps),  t = beta - mean*s,
  * in double.  Returns 0 when its parameters are not constants of C (=
  * dims[1] of its input) elements or var + eps is not positive.  The
- * arrays come from g's arena; mean and beta may be NULL. */
+ * arrays come from g's arena; mean and beta may be NULL.  An activation the
+ * fusion pass attached to the BN (Attrs.act) is not part of the map: the
+ * caller checks it. */
 typedef struct BnAffine {
   int64_t c;
   double *s, *t, *mean, *beta;

@@ -1,6 +1,7 @@
 /* test_pass_models.c - the whole -O2 pipeline on the shared ResNets:
  * onnx_load -> shape_infer_and_fold -> passes_run, then
- *   - no BatchNormalization, Add or Relu node is left (and, for the CIFAR
+ *   - no BatchNormalization, Add, Relu, Flatten or Identity (layout reorder)
+ *     node is left (and, for the CIFAR
  *     option-A networks, no Slice or Pad: the shortcut is read in place);
  *   - eval_graph's output equals PyTorch's (NAME.output.bin) within 1e-4
  *     relative (max|out-ref| / max|ref|);
@@ -69,6 +70,10 @@ static void run_model(const char *name, int option_a) {
   CU_ASSERT_EQUAL(count(g, OP_BATCHNORM), 0);
   CU_ASSERT_EQUAL(count(g, OP_ADD), 0);
   CU_ASSERT_EQUAL(count(g, OP_RELU), 0);
+  /* every conv runs blocked and the classifier reads the blocked global
+   * pool directly: no layout reorder (Identity) anywhere */
+  CU_ASSERT_EQUAL(count(g, OP_IDENTITY), 0);
+  CU_ASSERT_EQUAL(count(g, OP_FLATTEN), 0);
   if (option_a) {
     CU_ASSERT_EQUAL(count(g, OP_SLICE), 0);
     CU_ASSERT_EQUAL(count(g, OP_PAD), 0);
