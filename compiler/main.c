@@ -257,8 +257,8 @@ static void parse_args(int argc, char **argv, Cli *c) {
   c->max_memory = (int64_t)4 << 30;
   c->po.opt_level = 2;
   c->po.dump_file = stdout;
-#ifndef NDEBUG
-  c->po.verify = 1;
+#if !defined(NDEBUG) || defined(RN_VERIFY)
+  c->po.verify = 1;     /* debug builds, or cmake -DRN_VERIFY=ON (CI) */
 #endif
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v;
@@ -456,6 +456,7 @@ static int optimise(Graph *g, Cli *c, PassLog *log) {
       }
     }
   }
+  if (c->po.verify) stage("verify", -1, "IR verified after shape inference and after every pass");
   /* the generated code needs the arena at run time: bounded like the weights */
   if (g->arena_bytes > c->max_memory)
     ir_fail("the model needs %" PRId64 " bytes of activation memory (its arena), more than the "

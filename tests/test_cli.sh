@@ -38,6 +38,12 @@ check garbage 1 "^$t/garbage.onnx: error: " -- "$r" "$t/garbage.onnx" -o "$t/o2"
 [ -e "$t/o2" ] && { echo "FAIL garbage: output folder created"; fail=1; }
 printf 'network n : input[3, 8, 8] {\n  stem conv(4, k=3) bn relu\n  head global_avgpool fc(2)\n}\n' >"$t/tiny.resnet"
 check resnet-random 0 'random' -- "$r" "$t/tiny.resnet" --random-weights 7 -o "$t/o3"
+# a build configured with -DRN_VERIFY=ON (CI: tools/test.sh) or a debug
+# build checks the IR between passes, and -v says so
+if grep -qE '^RN_VERIFY:BOOL=ON|^CMAKE_BUILD_TYPE:STRING=Debug' "$build/CMakeCache.txt" 2>/dev/null; then
+  check verify-between-passes 0 'IR verified after shape inference and after every pass' -- \
+    "$r" "$t/tiny.resnet" --random-weights 7 -v --no-emit
+fi
 for f in tiny.h tiny.c tiny_main.c Makefile; do
   [ -f "$t/o3/$f" ] || { echo "FAIL resnet-random: $f not written"; fail=1; }
 done

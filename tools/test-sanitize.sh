@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
-cmake -S . -B build-asan -DRN_SANITIZE="address;undefined" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build-asan -DRN_SANITIZE="address;undefined" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRN_VERIFY=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
 cd build-asan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
