@@ -166,9 +166,11 @@ typedef struct Emitter {
   Tensor **packw, **packb;
   unsigned kisas;
   /* Winograd: m (0: direct) and tiles per chunk per Conv node id; the
-   * scratch every Winograd layer shares, above the planned arena */
+   * arena offset of each node's kernel scratch (Winograd, strided 1x1),
+   * placed by the memory planner (Node.scratch_offset) */
   int *wino_m, *wino_t;
-  int64_t scratch_off, scratch_bytes;
+  int64_t *scratch_at;
+  int64_t scratch_extra;       /* scratch the plan did not place: above it */
 } Emitter;
 
 /* ---- small helpers --------------------------------------------------------- */
@@ -495,6 +497,23 @@ static void plan_storage(Emitter *e) {
         ir_die_at(__FILE__, __LINE__, msg);
       }
     }
+  /* a node's kernel scratch (pack_blocked) shares no byte with a tensor
+   * alive at its step */
+  for (int k = 0; k < g->nnodes; k++) {
+    Node *n = g->nodes[k];
+    int64_t s0 = e->scratch_at ? e->scratch_at[n->id] : -1, s1 = s0 + n->scratch_bytes;
+    if (s0 < 0) continue;
+    if (s1 > e->arena_bytes) ir_die("memory plan: a kernel scratch lies outside the arena");
+    for (int i = 0; i < nt; i++) {
+      if (e->sk[i] != S_ARENA || nb[i] <= 0 || def[i] < 0 || def[i] > k || last[i] < k) continue;
+      if (e->soff[i] < s1 && s0 < e->soff[i] + nb[i]) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "memory plan: the kernel scratch of '%.200s' overlaps '%.200s'", n->name,
+                 g->tensors[i]->name);
+        ir_die_at(__FILE__, __LINE__, msg);
+      }
+    }
+  }
 }
 
 /* ---- kernels and calls ------------------------------------------------------- */
@@ -1468,7 +1487,7 @@ static const char *kmem_text(Emitter *e, KMem *m) {
 
 /* Calls a kernel of node n that reads weights packed at compile time (the
  * blocked convs, the FC): (x, packed weights, bias, residual, y), then the
- * scratch above the planned arena when it uses it. */
+ * node's kernel scratch in the arena when it uses it. */
 static void call_packed(Emitter *e, Node *n, KS *k, int scratch) {
   Tensor *r = n->nin > 3 ? n->in[3] : NULL;
   Buf a = {e->g, 0, 0, 0};
@@ -1477,7 +1496,10 @@ static void call_packed(Emitter *e, Node *n, KS *k, int scratch) {
   arg(&a, ptr(e, e->packb[n->id], NULL, 0));
   arg(&a, ptr(e, r, NULL, 0));
   arg(&a, ptr(e, n->out[0], NULL, 1));
-  if (scratch) arg(&a, ir_fmt(e->g, "(float *)(A + %" PRId64 ")", e->scratch_off));
+  if (scratch) {
+    IR_ASSERT(e->scratch_at[n->id] >= 0);
+    arg(&a, ir_fmt(e->g, "(float *)(A + %" PRId64 ")", e->scratch_at[n->id]));
+  }
   call(e, k, &a, "");
 }
 
@@ -1543,7 +1565,9 @@ static void pack_blocked(Emitter *e) {
   e->packb = ir_alloc(g, sizeof *e->packb * (size_t)(nn + 1));
   e->wino_m = ir_alloc(g, sizeof *e->wino_m * (size_t)(nn + 1));
   e->wino_t = ir_alloc(g, sizeof *e->wino_t * (size_t)(nn + 1));
+  e->scratch_at = ir_alloc(g, sizeof *e->scratch_at * (size_t)(nn + 1));
   for (int i = 0; i < nn; i++) {
+    e->scratch_at[i] = -1;
     Node *n = g->nodes[i];
     if (fc_ok(n) && (e->kisas & ~KISA_SCALAR)) {
       e->cur = n;
@@ -1553,16 +1577,24 @@ static void pack_blocked(Emitter *e) {
     if (!blocked_conv(n)) continue;
     e->cur = n;
     KConv c;
-    if (kconv_from_node(n, is_blocked(n->in[0]) ? KERN_BLOCK : 1, &c) != 0)
+    int m, t;
+    int64_t sb;
+    /* the kernel choice the memory planner made its scratch for */
+    if (kconv_choose_node(n, g->winograd, &c, &m, &t, &sb) != 1)
       ir_fail_node(n, "this convolution cannot run on the blocked layout");
+    if (sb > 0) {
+      if (n->scratch_bytes >= sb && n->scratch_offset >= 0) {
+        e->scratch_at[n->id] = n->scratch_offset;
+      } else {                 /* planned without it: above the plan */
+        e->scratch_at[n->id] = -2;
+        if (sb > e->scratch_extra) e->scratch_extra = sb;
+      }
+    }
     Tensor *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
-    if (n->nin > 3 && n->in[3] && n->a.res_view) c.res = 2;
-    int m = kwino_choose(&c, e->o->winograd);
     int64_t nw, nb = (int64_t)pack_bias_floats(c.cout);
     float *pw, *pb = ir_alloc(g, (size_t)nb * sizeof(float));
     if (m) {
       /* Winograd: G g G^T at compile time, packed for the GEMM kernel */
-      int t = kwino_tiles(&c, m);
       KConv gm = kwino_gemm(&c, m, t);
       nw = (int64_t)pack_winograd_floats(c.cout, c.cin, m, kconv_wgroup(&gm));
       pw = ir_alloc(g, (size_t)nw * sizeof(float));
@@ -1570,16 +1602,10 @@ static void pack_blocked(Emitter *e) {
       pack_winograd(w->data, c.cout, c.cin, m, kconv_wgroup(&gm), tmp, pw);
       e->wino_m[n->id] = m;
       e->wino_t[n->id] = t;
-      int64_t sb = (int64_t)kwino_scratch_floats(&c, m, t) * (int64_t)sizeof(float);
-      if (sb > e->scratch_bytes) e->scratch_bytes = sb;
     } else {
       nw = (int64_t)pack_conv_floats(c.cout, c.cin, c.kh, c.kw, c.ib, kconv_wgroup(&c));
       pw = ir_alloc(g, (size_t)nw * sizeof(float));
       pack_conv_nchwc(w->data, c.cout, c.cin, c.kh, c.kw, c.ib, kconv_wgroup(&c), pw);
-      if (ksub_applies(&c)) {   /* strided 1x1: the subsampled input in scratch */
-        int64_t sb = (int64_t)ksub_scratch_floats(&c) * (int64_t)sizeof(float);
-        if (sb > e->scratch_bytes) e->scratch_bytes = sb;
-      }
     }
     pack_bias(b ? b->data : NULL, c.cout, pb);
     e->packw[n->id] = ir_const(g, ir_unique_name(g, ir_fmt(g, "%s_packed", w->name)), DT_FLOAT, 1, &nw, pw, 1);
@@ -1600,8 +1626,8 @@ static Kern *define_inner_conv(Emitter *e, const KConv *gm, const char *name) {
 }
 
 /* Winograd: the GEMM kernel (a blocked 1x1 conv over a chunk of tiles),
- * defined only, then the Winograd kernel that calls it; scratch above the
- * planned arena. */
+ * defined only, then the Winograd kernel that calls it; its scratch where
+ * the memory planner put it. */
 static void lower_wino(Emitter *e, Node *n, const KConv *c) {
   int m = e->wino_m[n->id], t = e->wino_t[n->id];
   KConv gm = kwino_gemm(c, m, t);
@@ -1619,7 +1645,7 @@ static void lower_wino(Emitter *e, Node *n, const KConv *c) {
 
 /* A strided 1x1 conv: the stride-1 kernel over the subsampled input,
  * defined only, then the subsampling kernel that calls it; the subsample
- * lives in the scratch above the planned arena (as Winograd's). */
+ * lives in the node's planned scratch (as Winograd's). */
 static void lower_sub(Emitter *e, Node *n, const KConv *c) {
   KConv gm = ksub_gemm(c);
   char name[200];
@@ -2262,9 +2288,16 @@ int emit_c_result(Graph *g, const EmitOptions *o, EmitResult *result) {
     e->kisas = o->isas ? o->isas | KISA_SCALAR : KISA_ALL;
     pack_blocked(e);
     plan_storage(e);
-    /* Winograd and subsample scratch: above everything the plan placed */
-    e->scratch_off = round_up(e->arena_bytes, ALIGN);
-    if (e->scratch_bytes) e->arena_bytes = e->scratch_off + round_up(e->scratch_bytes, ALIGN);
+    /* kernel scratch the planner did not place (a graph planned before
+     * its layout or kernel choice changed): one shared slot above the
+     * plan.  After the planner of -O2, none: the header's arena is the
+     * planned one. */
+    if (e->scratch_extra) {
+      int64_t off = round_up(e->arena_bytes, ALIGN);
+      for (int i = 0; i < g->nnodes; i++)
+        if (e->scratch_at[i] == -2) e->scratch_at[i] = off;
+      e->arena_bytes = off + round_up(e->scratch_extra, ALIGN);
+    }
     for (int i = 0; i < g->nnodes; i++) lower_node(e, g->nodes[i]);
     output_copies(e);
     for (int i = 0; i < g->noutputs; i++)      /* the header lists every output */

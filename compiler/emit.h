@@ -28,9 +28,8 @@ typedef struct EmitOptions {
                               resort.  NULL or "": scalar only */
   unsigned isas;           /* KIsa mask (kernels.h) of the SIMD bodies the
                               fast kernels (ISA tag simd) hold; 0: all */
-  int winograd;            /* stride-1 3x3 convs: 0 auto (kwino_choose),
-                              -1 never, 2 or 4 F(2x2) / F(4x4) wherever
-                              the conv qualifies */
+  /* (Winograd or not is Graph.winograd: the memory planner sizes the
+     kernels' scratch from the same choice, kconv_choose_node) */
 } EmitOptions;
 
 /* Writes OUTDIR/NAME.h, NAME.c, the weights, NAME_main.c and Makefile.

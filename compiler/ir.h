@@ -178,6 +178,11 @@ struct Node {
   Tensor **out;
   Attrs a;
   int dead;              /* marked for removal by ir_sweep() */
+  /* Kernel scratch, placed by the memory planner like a tensor live at
+   * this node's step only (Winograd transforms, a strided 1x1's subsample;
+   * kernels.h kconv_choose_node decides): scratch_bytes at arena offset
+   * scratch_offset; 0 bytes: none. */
+  int64_t scratch_bytes, scratch_offset;
 };
 
 typedef struct ArenaChunk ArenaChunk;
@@ -199,6 +204,9 @@ typedef struct Graph {
    * left the graph or was renamed is skipped by ir_find_tensor) */
   Tensor **names; size_t namecap, nnames;
   int64_t batch;                   /* value for symbolic batch dims (1) */
+  int winograd;                    /* --winograd: 0 auto, -1 off, 2, 4; read
+                                      by kconv_choose_node for the planner
+                                      and the emitter */
   int64_t arena_bytes;             /* set by the memory planner */
   const char *note;                /* NULL, or a line for the header comment
                                       of the generated files (.resnet random

@@ -650,6 +650,23 @@ void ksub_params(FILE *f, const KConv *c, const char *gemm_base, int gemm_n) {
   kp(f, &first, "GEMM_N", "%d", gemm_n);
 }
 
+int kconv_choose_node(const Node *n, int winograd, KConv *c, int *m, int *t, int64_t *scratch_bytes) {
+  *m = *t = 0;
+  *scratch_bytes = 0;
+  memset(c, 0, sizeof *c);
+  if (n->op != OP_CONV || n->nout < 1 || !n->out[0] || n->out[0]->layout != LAYOUT_NCHWC) return 0;
+  if (kconv_from_node(n, n->in[0]->layout == LAYOUT_NCHWC ? KERN_BLOCK : 1, c) != 0) return -1;
+  if (n->nin > 3 && n->in[3] && n->a.res_view) c->res = 2;
+  *m = kwino_choose(c, winograd);
+  if (*m) {
+    *t = kwino_tiles(c, *m);
+    *scratch_bytes = (int64_t)kwino_scratch_floats(c, *m, *t) * (int64_t)sizeof(float);
+  } else if (ksub_applies(c)) {
+    *scratch_bytes = (int64_t)ksub_scratch_floats(c) * (int64_t)sizeof(float);
+  }
+  return 1;
+}
+
 /* ---- m4 ------------------------------------------------------------------ */
 
 struct rn_embedded_file { const char *name; const char *text; size_t len; };

@@ -132,6 +132,18 @@ size_t ksub_scratch_floats(const KConv *c);
 void ksub_name(const KConv *c, char *buf, size_t n);
 void ksub_params(FILE *f, const KConv *c, const char *gemm_base, int gemm_n);
 
+/* The kernel a Conv node runs and the scratch it needs, decided once for
+ * the memory planner (passes/plan.c, which gives the scratch a place in
+ * the arena live at the node's step only) and the emitter (which calls
+ * that kernel): one rule, so the plan and the code agree.  n runs blocked
+ * when the layout pass gave it a blocked output.  winograd is the
+ * --winograd mode (Graph.winograd).  Fills *c (res 2 for an option-A view)
+ * and returns 1 for a blocked conv, with *m the Winograd tile (0: direct),
+ * *t its tiles per chunk and *scratch_bytes the kernel's scratch (0: none;
+ * Winograd's transforms, or the subsampled input of a strided 1x1);
+ * returns 0 for any other node, -1 when the blocked kernel cannot run it. */
+int kconv_choose_node(const Node *n, int winograd, KConv *c, int *m, int *t, int64_t *scratch_bytes);
+
 /* Expands one kernel outside the emitter (tests, benchmarks): common.m4
  * and template_name (embedded, or from dir when not NULL) through m4 -P,
  * with RN_KERNEL(op, base, 1, params); appends the C to out.  The function

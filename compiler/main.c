@@ -429,6 +429,7 @@ static int optimise(Graph *g, Cli *c, PassLog *log) {
     return 1;
   }
   c->po.log = log;
+  g->winograd = c->winograd;   /* the planner sizes the kernels' scratch from it */
   passes_run(g, &c->po);
   if (verbose) {
     if (c->po.opt_level == 0 && !c->po.only) stage("pass", -1, "none (-O0)");
@@ -443,8 +444,8 @@ static int optimise(Graph *g, Cli *c, PassLog *log) {
         k += (size_t)w;
       }
       if (strcmp(s->pass, "plan") == 0) {
-        /* its own figures, named as --report names them; the arena the
-         * caller provides is the emitter's (kernel scratch added) */
+        /* its own figures, named as --report names them: the arena is
+         * NAME_ARENA_BYTES, kernel scratch included */
         PlanSummary ps;
         plan_summary(g, &ps);
         stage("plan", s->seconds, "plan: nodes %d -> %d; activations %" PRId64 " bytes in %d blocks "
@@ -557,15 +558,12 @@ int main(int argc, char **argv) {
     eo.weights = c.wmode;
     eo.command_line = cmdline;
     eo.isas = c.isas;
-    eo.winograd = c.winograd;
     EmitResult er;
     double t0 = now_seconds();
-    int64_t planned = g->arena_bytes;
     status = emit_c_result(g, &eo, &er) == 0 ? 0 : 1;
     if (status == 0) {
-      stage("emit", now_seconds() - t0, "C into %s: %s_ARENA_BYTES %" PRId64 " (planned activations %" PRId64
-            " + kernel scratch %" PRId64 "), %s_WEIGHTS_BYTES %" PRId64 " (%s)", outdir, name, er.arena_bytes,
-            planned, er.arena_bytes - planned, name, er.weights_bytes,
+      stage("emit", now_seconds() - t0, "C into %s: %s_ARENA_BYTES %" PRId64 " (the planned arena, kernel scratch "
+            "included), %s_WEIGHTS_BYTES %" PRId64 " (%s)", outdir, name, er.arena_bytes, name, er.weights_bytes,
             er.embedded ? "embedded in C source" : "a blob file the caller loads");
       for (int i = 0; i < er.nfiles; i++) stage_wrote(er.files[i]);
     }

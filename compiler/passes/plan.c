@@ -29,6 +29,14 @@
  *     DenseNet's growing concatenations the plain size order is 5-11%
  *     above the bound; the climb meets it.)
  *
+ *  Kernel scratch.  A blocked conv that runs as Winograd, or a strided
+ *  1x1 over a subsample of its input, needs scratch memory during its own
+ *  step (kconv_choose_node in kernels.c decides, for the planner and the
+ *  emitter alike).  It is one more block, live at that step only: placed
+ *  like a tensor, counted in the lower bound (it is live memory then; not
+ *  in the naive sum, which adds up the intermediate tensors), so the
+ *  arena of the generated header is the arena planned here.
+ *
  *  5. Order.  Before all this, a memory-aware list schedule (among the
  *     ready nodes, the one that grows the live bytes least) is tried; it is
  *     kept when it lowers the bound, e.g. ShuffleNet's branches, -7%.
@@ -38,6 +46,7 @@
  * and the naive sum of all intermediates.  Graph inputs and outputs live in
  * caller memory and are not planned (offset -1).  Runs at every -O level.
  */
+#include "kernels.h"
 #include "passes.h"
 #include "passutil.h"
 
@@ -82,11 +91,25 @@ static int is_view_node(const Node *n) {
 
 static Tensor *root(Tensor *t) { return t->alias ? t->alias : t; }
 
+/* The arena bytes of node n's kernel scratch (0: none). */
+static int64_t scratch_need(const Graph *g, const Node *n) {
+  KConv c;
+  int m, t;
+  int64_t sb;
+  if (kconv_choose_node(n, g->winograd, &c, &m, &t, &sb) != 1 || sb <= 0) return 0;
+  if (sb > INT64_MAX - ALIGN) return -1;
+  return (sb + ALIGN - 1) / ALIGN * ALIGN;
+}
+
 /* Sets Tensor.alias of every view output (clearing old plans first). */
 static void set_aliases(Graph *g) {
   for (int i = 0; i < g->ntensors; i++) {
     g->tensors[i]->alias = NULL;
     g->tensors[i]->offset = -1;
+  }
+  for (int i = 0; i < g->nnodes; i++) {
+    g->nodes[i]->scratch_bytes = 0;
+    g->nodes[i]->scratch_offset = -1;
   }
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
@@ -223,9 +246,10 @@ static int64_t plan_order(Graph *g, PassStats *st, int bound_only) {
   int *last = ir_alloc(g, sizeof(int) * (size_t)(nt + 1));
   int *blk = ir_alloc(g, sizeof(int) * (size_t)(nt + 1));   /* tensor -> block */
   live(g, first, last);
-  Block *b = ir_alloc(g, sizeof(Block) * (size_t)(nt + 1));
+  Block *b = ir_alloc(g, sizeof(Block) * (size_t)(nt + g->nnodes + 1));
+  int *sblk = ir_alloc(g, sizeof(int) * (size_t)(g->nnodes + 1));   /* step -> scratch block */
   int nb = 0;
-  int64_t naive = 0;
+  int64_t naive = 0, total = 0;   /* total: naive + scratch, bounds every offset */
   int ninplace = 0, naliases = 0;
   for (int i = 0; i < nt; i++) {
     blk[i] = -1;
@@ -234,13 +258,24 @@ static int64_t plan_order(Graph *g, PassStats *st, int bound_only) {
   for (int s = 0; s < g->nnodes; s++) {
     Node *n = g->nodes[s];
     int slot = in_place_slot(n, s, last);
+    int64_t sc = scratch_need(g, n);
+    sblk[s] = -1;
+    if (sc < 0 || sc > INT64_MAX / 2 - total) ir_fail_node(n, "cannot plan its kernel scratch: too large");
+    if (sc > 0) {
+      total += sc;
+      b[nb].first = b[nb].last = s;
+      b[nb].size = sc;
+      b[nb].offset = -1;
+      sblk[s] = nb++;
+    }
     for (int j = 0; j < n->nout; j++) {
       Tensor *t = n->out[j];
       if (!t || !arena_tensor(t)) continue;
       int64_t sz = plan_tensor_bytes(t);
-      if (sz < 0 || sz > INT64_MAX / 2 - naive)   /* every offset stays below the sum */
+      if (sz < 0 || sz > INT64_MAX / 2 - total)   /* every offset stays below the sum */
         ir_fail("cannot plan tensor '%s': its size is unknown or too large", t->name);
       naive += sz;
+      total += sz;
       if (j == 0 && slot >= 0) {
         int ob = blk[root(n->in[slot])->id];
         IR_ASSERT(ob >= 0 && b[ob].last == s);
@@ -313,6 +348,11 @@ static int64_t plan_order(Graph *g, PassStats *st, int bound_only) {
     Tensor *t = g->tensors[i];
     if (t->alias && blk[t->alias->id] >= 0) t->offset = t->alias->offset;
   }
+  for (int s = 0; s < g->nnodes; s++)
+    if (sblk[s] >= 0) {
+      g->nodes[s]->scratch_bytes = b[sblk[s]].size;
+      g->nodes[s]->scratch_offset = b[sblk[s]].offset;
+    }
   g->arena_bytes = best < 0 ? 0 : best;
   pass_count(st, "blocks", nb);
   pass_count(st, "in place", ninplace);
@@ -425,7 +465,7 @@ void plan_summary(Graph *g, PlanSummary *s) {
   memset(s, 0, sizeof *s);
   /* per step: the union of the byte ranges of the live tensors (in-place
    * pairs overlap exactly, so they count once) */
-  int64_t (*iv)[2] = ir_alloc(g, sizeof *iv * (size_t)(nt + 1));
+  int64_t (*iv)[2] = ir_alloc(g, sizeof *iv * (size_t)(nt + 2));
   for (int i = 0; i < nt; i++) {
     Tensor *t = g->tensors[i];
     if (first[i] < 0 || t->offset < 0) continue;
@@ -437,6 +477,12 @@ void plan_summary(Graph *g, PlanSummary *s) {
       dup = first[j] >= 0 && g->tensors[j]->offset == t->offset && last[j] == first[i];
     if (!dup) s->nblocks++;
   }
+  for (int step = 0; step < ns; step++) {     /* kernel scratch */
+    const Node *n = g->nodes[step];
+    if (n->scratch_bytes <= 0 || n->scratch_offset < 0) continue;
+    s->nblocks++;
+    if (n->scratch_offset + n->scratch_bytes > s->arena_bytes) s->arena_bytes = n->scratch_offset + n->scratch_bytes;
+  }
   for (int step = 0; step < ns; step++) {
     int k = 0;
     for (int i = 0; i < nt; i++) {
@@ -444,6 +490,12 @@ void plan_summary(Graph *g, PlanSummary *s) {
       if (first[i] < 0 || t->offset < 0 || first[i] > step || last[i] < step) continue;
       iv[k][0] = t->offset;
       iv[k][1] = t->offset + plan_tensor_bytes(t);
+      k++;
+    }
+    const Node *sn = g->nodes[step];
+    if (sn->scratch_bytes > 0 && sn->scratch_offset >= 0) {
+      iv[k][0] = sn->scratch_offset;
+      iv[k][1] = sn->scratch_offset + sn->scratch_bytes;
       k++;
     }
     /* sort by start (insertion: few live tensors) and measure the union */

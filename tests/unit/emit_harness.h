@@ -40,7 +40,7 @@ static int eh_emit(const char *dir, EhCase *c, WeightsMode wm) {
   char out[1024], cmd[1200];
   snprintf(out, sizeof out, "%s/%s", dir, c->name);
   snprintf(cmd, sizeof cmd, "resnetc (test) -o %s", c->name);
-  EmitOptions o = {out, c->name, wm, cmd, NULL, NULL, 0, 0};
+  EmitOptions o = {out, c->name, wm, cmd, NULL, NULL, 0};
   c->built = emit_c(c->g, &o) == 0;
   return c->built ? 0 : -1;
 }

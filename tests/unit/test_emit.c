@@ -700,7 +700,7 @@ static Graph *built(Graph *(*make)(int), int v, int opt) {
 }
 
 static int emit_to(Graph *g, const char *dir, const char *name, WeightsMode wm, const char *tdir) {
-  EmitOptions o = {dir, name, wm, "resnetc test.onnx -o out", tdir, NULL, 0, 0};
+  EmitOptions o = {dir, name, wm, "resnetc test.onnx -o out", tdir, NULL, 0};
   return emit_c(g, &o);
 }
 
@@ -823,7 +823,7 @@ static void test_bad_plan(void) {
     if (pid == 0) {
       int fd = open("/dev/null", O_WRONLY);
       dup2(fd, 2);
-      EmitOptions o = {d, "bad", WEIGHTS_AUTO, "resnetc", NULL, NULL, 0, 0};
+      EmitOptions o = {d, "bad", WEIGHTS_AUTO, "resnetc", NULL, NULL, 0};
       emit_c(g, &o);
       _exit(0);
     }
@@ -856,7 +856,7 @@ static void test_isa(void) {
   fclose(f);
   Graph *g = built(f_unary, 0, 1);
   CU_ASSERT_FATAL(g != NULL);
-  EmitOptions o = {out, "u", WEIGHTS_AUTO, "resnetc", tdir, "avx512f,testisa", 0, 0};
+  EmitOptions o = {out, "u", WEIGHTS_AUTO, "resnetc", tdir, "avx512f,testisa", 0};
   CU_ASSERT_EQUAL_FATAL(emit_c(g, &o), 0);
   char cp[1300];
   snprintf(cp, sizeof cp, "%s/u.c", out);
@@ -867,7 +867,7 @@ static void test_isa(void) {
   free(c);
   CU_ASSERT_EQUAL(rn_system(log, "cd %s && gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only u.c", out), 0);
   ir_quiet = 1;
-  EmitOptions bad = {out, "u", WEIGHTS_AUTO, "resnetc", tdir, "avx2;rm -rf", 0, 0};
+  EmitOptions bad = {out, "u", WEIGHTS_AUTO, "resnetc", tdir, "avx2;rm -rf", 0};
   CU_ASSERT_EQUAL(emit_c(g, &bad), -1);
   ir_quiet = 0;
   ir_graph_free(g);

@@ -42,7 +42,7 @@ static float *build_and_run(Graph *g, const char *dir, const char *name, Weights
                             size_t nout, double *t_emit, double *t_cc) {
   char cmd[512];
   snprintf(cmd, sizeof cmd, "resnetc %s -o %s", g->source, dir);
-  EmitOptions o = {dir, name, wm, cmd, NULL, NULL, 0, 0};
+  EmitOptions o = {dir, name, wm, cmd, NULL, NULL, 0};
   double t0 = now_s();
   if (emit_c(g, &o) != 0) return NULL;
   double t1 = now_s();
