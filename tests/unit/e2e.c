@@ -17,7 +17,11 @@
  *
  * Each model is compiled at -O2 (the default) and the small ones also at
  * -O0 (tests/CMakeLists.txt): both must match the reference (the optimiser
- * may not change results).  The driver's own --check must agree.
+ * may not change results).  The driver's own --check must agree.  At -O2
+ * (no option given) the --report of the same compilation must also show
+ * what the optimiser promises (issue 4): no BatchNormalization, Add or Relu
+ * layer left, and the arena of the generated header (NAME_ARENA_BYTES)
+ * equal to the report's arena_bytes and within 5% of lower_bound_bytes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +47,45 @@ static void print_log(const char *log) {
 }
 
 static const char *arg_opts = "";   /* resnetc options of every run */
+
+/* The optimiser's promises, read from the --report of the -O2 build in
+ * tmpdir (report.txt) and the header it wrote (c/NAME.h). */
+static void check_report(const char *tmpdir, const char *name) {
+  char path[4400], line[1024];
+  snprintf(path, sizeof path, "%s/report.txt", tmpdir);
+  FILE *f = fopen(path, "r");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+  int bad = 0;
+  long long arena = -1, lb = -1, naive = -1;
+  while (fgets(line, sizeof line, f)) {
+    int step, off = 0;
+    char op[64];
+    /* a table row: "12   Conv(+residual,+relu)   [1,64,56,56] ..." */
+    if (sscanf(line, "%d %63s%n", &step, op, &off) == 2 && off > 0) {
+      char *paren = strchr(op, '(');
+      if (paren) *paren = 0;
+      if (!strcmp(op, "BatchNormalization") || !strcmp(op, "Add") || !strcmp(op, "Relu")) {
+        printf("\n  left after -O2: %s", line);
+        bad++;
+      }
+    }
+    sscanf(line, "arena_bytes=%lld lower_bound_bytes=%lld naive_bytes=%lld", &arena, &lb, &naive);
+  }
+  fclose(f);
+  CU_ASSERT_EQUAL(bad, 0);
+  CU_ASSERT(arena > 0 && lb > 0 && arena >= lb && arena * 100 <= lb * 105);
+  snprintf(path, sizeof path, "%s/c/%s.h", tmpdir, name);
+  f = fopen(path, "r");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+  char want[300];
+  snprintf(want, sizeof want, "#define %s_ARENA_BYTES %%lld", name);
+  long long hdr = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, want, &hdr) == 1) break;
+  fclose(f);
+  printf("\n  %-30s header arena %lld, report arena_bytes %lld, lower bound %lld", name, hdr, arena, lb);
+  CU_ASSERT_EQUAL(hdr, arena);
+}
 static char model_folder[4096];     /* where the .onnx/.input.bin/.output.bin are */
 static const char *skip_why;        /* non-NULL: no data, every model skipped */
 
@@ -97,11 +140,12 @@ static void run_model(const char *spec) {
   snprintf(log, sizeof log, "%s/log.txt", tmpdir);
 
   double t0 = now();
-  int rc = rn_system(log, "%s %s/%s.onnx %s -o %s/c --name %s", RN_RESNETC, dir, name, opts,
-                     tmpdir, name);
+  int rc = rn_system(log, "%s %s/%s.onnx %s -o %s/c --name %s --report >%s/report.txt", RN_RESNETC, dir,
+                     name, opts, tmpdir, name, tmpdir);
   double t1 = now();
   if (rc) print_log(log);
   CU_ASSERT_EQUAL_FATAL(rc, 0);
+  if (!*opts) check_report(tmpdir, name);
   rc = rn_system(log, "make -s -C %s/c", tmpdir);
   double t2 = now();
   if (rc) print_log(log);

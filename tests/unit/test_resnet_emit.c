@@ -18,6 +18,9 @@
  *   - two front ends, one result: the DSL ResNet-18 and torchvision's own
  *     ONNX export of the same model with the same weights, each compiled to
  *     C, agree within 1e-5.
+ *   - -O0 gives PyTorch's output and -O2's (within 1e-4) for cifar_resnet20
+ *     and resnet18, and for the digits example (its committed weights and
+ *     PyTorch logits: that case runs without PyTorch).
  * Skips (77) when PyTorch is absent. */
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +168,7 @@ static void check_own_export_as_weights(const char *model, const char *st, const
   CU_ASSERT_EQUAL(rn_system("/dev/null", "%s -q %s --weights %s --no-emit", RN_RESNETC, model, onnx), 0);
 }
 
-enum { ROUNDTRIP = 1, TORCH_ONNX = 2 };
+enum { ROUNDTRIP = 1, TORCH_ONNX = 2, LEVELS = 4 };
 
 static void run_model(const char *model, int what) {
   const char *d = lang_weights_dir();
@@ -211,6 +214,21 @@ static void run_model(const char *model, int what) {
     free(z);
     check_own_export_as_weights(src, w, onnx);
   }
+  if (what & LEVELS) {
+    /* -O0 (no pass: plain kernels, BN as its own layer) gives the
+     * reference and the -O2 build's output */
+    snprintf(tag, sizeof tag, "resnet_emit_%s_O0", model);
+    snprintf(dir, sizeof dir, "%s", rn_tmpdir(tag));
+    snprintf(args, sizeof args, "%s --weights %s -O0", src, w);
+    snprintf(what_, sizeof what_, "%s.resnet -O0 -> C", model);
+    float *z = compile_and_run(what_, args, dir, model, in, n);
+    CU_ASSERT_PTR_NOT_NULL(z);
+    if (z) {
+      check(what_, z, ref, n, TOL);
+      agree("  ... against -O2", z, y, n, TOL);
+    }
+    free(z);
+  }
   if (what & TORCH_ONNX) {
     /* torchvision's export of the same model with the same weights */
     char tonnx[4400];
@@ -229,8 +247,42 @@ static void run_model(const char *model, int what) {
   free(y);
 }
 
-static void test_cifar_resnet20(void) { run_model("cifar_resnet20", ROUNDTRIP); }
-static void test_resnet18(void) { run_model("resnet18", ROUNDTRIP | TORCH_ONNX); }
+/* The digits example at -O0 and -O2 (committed weights; the first test
+ * image, PyTorch's logits for it as the reference): runs without PyTorch. */
+static void test_digits_levels(void) {
+  char src[4400], w[4400], in[4400], ref[4400], args[9000], dir[4096];
+  snprintf(src, sizeof src, "%s", rn_source_path("examples/digits/digits.resnet"));
+  snprintf(w, sizeof w, "%s", rn_source_path("examples/digits/digits.safetensors"));
+  size_t ni = 0, nl = 0;
+  float *imgs = rn_read_file(rn_source_path("examples/digits/test_images.bin"), &ni);
+  float *logits = rn_read_file(rn_source_path("examples/digits/torch_logits.bin"), &nl);
+  CU_ASSERT_FATAL(imgs && logits && ni >= 64 * sizeof(float) && nl >= 10 * sizeof(float));
+  const char *d = rn_tmpdir("resnet_emit_digits_data");
+  snprintf(in, sizeof in, "%s/input.bin", d);
+  snprintf(ref, sizeof ref, "%s/output.bin", d);
+  FILE *f = fopen(in, "wb");
+  CU_ASSERT_FATAL(f && fwrite(imgs, sizeof(float), 64, f) == 64 && fclose(f) == 0);
+  f = fopen(ref, "wb");
+  CU_ASSERT_FATAL(f && fwrite(logits, sizeof(float), 10, f) == 10 && fclose(f) == 0);
+  free(imgs);
+  free(logits);
+  float *y[2];
+  for (int k = 0; k < 2; k++) {
+    char what[100];
+    snprintf(what, sizeof what, "digits.resnet -O%d -> C", k ? 2 : 0);
+    snprintf(dir, sizeof dir, "%s", rn_tmpdir(k ? "resnet_emit_digits_O2" : "resnet_emit_digits_O0"));
+    snprintf(args, sizeof args, "%s --weights %s -O%d", src, w, k ? 2 : 0);
+    y[k] = compile_and_run(what, args, dir, "digits", in, 10);
+    CU_ASSERT_PTR_NOT_NULL(y[k]);
+    if (y[k]) check(what, y[k], ref, 10, TOL);
+  }
+  if (y[0] && y[1]) agree("  ... -O2 against -O0", y[1], y[0], 10, TOL);
+  free(y[0]);
+  free(y[1]);
+}
+
+static void test_cifar_resnet20(void) { run_model("cifar_resnet20", ROUNDTRIP | LEVELS); }
+static void test_resnet18(void) { run_model("resnet18", ROUNDTRIP | TORCH_ONNX | LEVELS); }
 static void test_resnet50_v1_5(void) { run_model("resnet50_v1_5", 0); }
 
 int main(void) {
@@ -239,5 +291,6 @@ int main(void) {
   CU_add_test(s, "cifar_resnet20: .resnet -> C and -> ONNX -> C", test_cifar_resnet20);
   CU_add_test(s, "resnet18: .resnet -> C, -> ONNX -> C, PyTorch's ONNX -> C", test_resnet18);
   CU_add_test(s, "resnet50_v1_5: .resnet -> C", test_resnet50_v1_5);
+  CU_add_test(s, "digits: .resnet -O0 and -O2 -> C", test_digits_levels);
   return rn_run_tests();
 }
