@@ -8,6 +8,9 @@
 # Models: ResNet-18/50 and CIFAR ResNet-56 (.resnet, random weights: the
 # shapes decide the plan), the digits example, the shared ONNX ResNet-18
 # when present; every Winograd mode on ResNet-18 (each needs other scratch).
+# And --plan-svg draws that plan readably: valid XML (xmllint), boxes
+# labelled with layer names and sizes, an offset axis, one hatched box per
+# kernel scratch row of the report.
 set -uo pipefail
 build=$1 shared=${2:-}
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,5 +55,23 @@ if [ -n "$shared" ] && [ -f "$shared/models/resnet18.onnx" ]; then
   check resnet18-onnx "$shared/models/resnet18.onnx" --weights-mode blob
 else
   echo "note: $shared/models/resnet18.onnx absent, the ONNX ResNet-18 is not checked"
+fi
+# the drawing of ResNet-18's plan
+if "$r" "$src/models/resnet18.resnet" --random-weights 1 -q --no-emit --report --plan-svg "$t/plan.svg" >"$t/plan.report" 2>"$t/plan.err"; then
+  svg=$t/plan.svg
+  nscratch=$(grep -c '^ *scratch ' "$t/plan.report")
+  nhatch=$(grep -c 'fill="url(#scratch)"' "$svg")
+  if command -v xmllint >/dev/null 2>&1 && ! xmllint --noout "$svg"; then
+    echo "FAIL plan-svg: not valid XML"; fail=1
+  elif [ "$nscratch" -lt 1 ] || [ "$nscratch" != "$nhatch" ]; then
+    echo "FAIL plan-svg: $nhatch hatched scratch boxes, the report has $nscratch scratch rows"; fail=1
+  elif ! grep -q '>layer1.0.relu</text>' "$svg" || ! grep -q '>784 KB</text>' "$svg" ||
+       ! grep -q '>arena offset</text>' "$svg" || ! grep -q '>1 MB</text>' "$svg"; then
+    echo "FAIL plan-svg: a layer label, a size, or the offset axis is missing"; fail=1
+  else
+    echo "ok   plan-svg: $nhatch kernel scratch boxes, layer labels, sizes, offset axis"
+  fi
+else
+  echo "FAIL plan-svg: resnetc failed"; sed 's/^/  /' "$t/plan.err" | head -5; fail=1
 fi
 exit $fail
