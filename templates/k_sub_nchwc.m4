@@ -11,7 +11,8 @@ m4_dnl ResNet skip every other pixel and row, so each register tile gathers
 m4_dnl its inputs from twice the cache lines, and its rows are short (28,
 m4_dnl 14, 7 pixels: ragged tiles); they ran at 50-60% of peak, the
 m4_dnl stride-1 1x1 convs at 80-90%.  The copy moves a quarter of the input
-m4_dnl once.  s is scratch above the planned arena (compiler/emit.c).
+m4_dnl once.  s is the layer's scratch in the arena, placed by the memory planner
+m4_dnl (compiler/passes/plan.c) where nothing live at its step lies.
 m4_dnl Parameters (P_*): C H W OH OW SH SW GEMM_BASE GEMM_N
 m4_define(<:RN_CONVSUB__simd:>, <:RN_NEED(C, H, W, OH, OW, SH, SW, GEMM_BASE, GEMM_N)RN_HELPER(<:noinline:>)m4_dnl
 /* 1x1 convolution stride P_SH<:x:>P_SW of P_C channels, P_H<:x:>P_W -> P_OH<:x:>P_OW, NCHW16c:

@@ -9,7 +9,7 @@ m4_dnl                       packed for the blocked 1x1 kernel (pack_winograd)
 m4_dnl   b [OCB*16]          bias
 m4_dnl   r                   residual of y's shape and layout (RES = 1), may be y
 m4_dnl   y [OCB][OH][OW][16] act(conv + b + r)
-m4_dnl   s                   scratch of WSCRATCH floats (the top of the arena)
+m4_dnl   s                   scratch of WSCRATCH floats in the arena (planned)
 m4_dnl
 m4_dnl Method (Lavin and Gray 2015): the output is cut into M x M tiles, each
 m4_dnl computed from an A x A input patch (A = M + 2).  T tiles at a time:
