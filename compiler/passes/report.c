@@ -195,7 +195,7 @@ static void human_bytes(int64_t b, char *buf, size_t size) {
  * (cut != 0) is cut at the front, where layer names repeat their scope,
  * marked with "..", unless too little would be left to read. */
 static void box_text(FILE *f, double x, double y, double rw, const char *text, int cut_ok) {
-  size_t len = strlen(text), fit = rw > 6 ? (size_t)((rw - 4) / 6.5) : 0;
+  size_t len = strlen(text), fit = rw > 6 ? (size_t)((rw - 4) / 7.0) : 0;
   if (len > fit && (!cut_ok || fit < 8)) return;
   char cut[128];
   if (len > fit) {
@@ -221,13 +221,14 @@ int report_plan_svg(Graph *g, const char *path, const char *command_line) {
     if (!ir_quiet) fprintf(stderr, "%s: error: cannot write: %s\n", path, strerror(errno));
     return -1;
   }
-  const double left = 78, top = 56, plot_h = 720;
+  const double left = 78, top = 70, plot_h = 720;
   double stepw = 1200.0 / ns;
   if (stepw < 6) stepw = 6;
   if (stepw > 60) stepw = 60;
   double arena = ps.arena_bytes > 0 ? (double)ps.arena_bytes : 1;
   double scale = plot_h / arena;
   double w = left + stepw * ns + 20, h = top + plot_h + 56;
+  if (w < 760) w = 760;      /* room for the title and legend */
   fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
   /* what made it, as the .dot and the generated C say (the command line
    * in <desc>: an XML comment may not hold the "--" of its options) */
@@ -255,9 +256,10 @@ int report_plan_svg(Graph *g, const char *path, const char *command_line) {
   fprintf(f, ": arena %" PRId64 " bytes (%s), lower bound %" PRId64 " (%s), naive %" PRId64 " (%s)</text>\n",
           ps.arena_bytes, ha, ps.lower_bound_bytes, hl, ps.naive_bytes, hn);
   fprintf(f, "<text x=\"%.0f\" y=\"38\" fill=\"#444\">each box: a tensor, from the step that writes it "
-             "to the last that reads it, at its arena offset; labelled with the layer that writes it "
-             "and its size; hatched: a kernel&apos;s scratch (Winograd, strided 1x1), live during its step</text>\n",
-          left);
+             "to the last that reads it, at its arena offset,</text>\n"
+             "<text x=\"%.0f\" y=\"52\" fill=\"#444\">labelled with the layer that writes it and its size; "
+             "hatched: a kernel&apos;s scratch (Winograd, strided 1x1) during its step</text>\n",
+          left, left);
   fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f4f4f4\" stroke=\"#888\"/>\n",
           left, top, stepw * ns, plot_h);
   /* the offset axis: about 8 ticks at 1, 2 or 5 times a power of ten of
@@ -322,7 +324,7 @@ int report_plan_svg(Graph *g, const char *path, const char *command_line) {
     } else if (rh >= 11) {
       char both[260];
       snprintf(both, sizeof both, "%s %s", label, hb);
-      box_text(f, x + 2, y + 10, rw, (size_t)((rw - 4) / 6.5) >= strlen(both) ? both : label, 1);
+      box_text(f, x + 2, y + 10, rw, (size_t)((rw - 4) / 7.0) >= strlen(both) ? both : label, 1);
     }
     fprintf(f, "</g>\n");
   }
