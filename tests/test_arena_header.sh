@@ -20,7 +20,7 @@ trap 'rm -rf "$t"' EXIT
 fail=0
 check() {  # check TAG MODEL ARGS...
   local tag=$1 model=$2; shift 2
-  if ! "$r" "$model" "$@" -q -v --report -o "$t/$tag" --name m >"$t/$tag.report" 2>"$t/$tag.err"; then
+  if ! "$r" "$model" "$@" -v --report -o "$t/$tag" --name m >"$t/$tag.report" 2>"$t/$tag.err"; then
     echo "FAIL $tag: resnetc failed"; sed 's/^/  /' "$t/$tag.err" | head -5; fail=1; return
   fi
   local line hdr arena lb verbose
@@ -28,7 +28,7 @@ check() {  # check TAG MODEL ARGS...
   arena=$(sed -n 's/^arena_bytes=\([0-9]*\) .*/\1/p' <<<"$line")
   lb=$(sed -n 's/.* lower_bound_bytes=\([0-9]*\) .*/\1/p' <<<"$line")
   hdr=$(sed -n 's/^#define m_ARENA_BYTES \([0-9]*\).*/\1/p' "$t/$tag/m.h")
-  verbose=$(sed -n 's/.*arena \([0-9]*\) bytes.*/\1/p' "$t/$tag.err")
+  verbose=$(sed -n 's/.* m_ARENA_BYTES \([0-9]*\) .*/\1/p' "$t/$tag.err")
   if [ -z "$arena" ] || [ -z "$lb" ] || [ -z "$hdr" ]; then
     echo "FAIL $tag: no numbers (report '$line', header '$hdr')"; fail=1; return
   fi

@@ -34,7 +34,12 @@ cat "$t/err"
 [ -s "$t/out" ] && bad "-v wrote to stdout"
 grep -qv '^resnetc: ' "$t/err" && bad "a line of -v does not start with 'resnetc: '"
 stages=$(awk '{print $2}' "$t/err" | uniq | tr '\n' ' ')
-[ "$stages" = "load shape pass plan emit wrote done " ] || bad "stages in order '$stages', expected 'load shape pass plan emit wrote done '"
+# a build that verifies the IR between passes (RN_VERIFY, debug) says so
+# after the plan; test_cli checks that line
+want="load shape pass plan emit wrote done "
+grep -qE '^RN_VERIFY:BOOL=ON|^CMAKE_BUILD_TYPE:STRING=Debug' "$build/CMakeCache.txt" 2>/dev/null &&
+  want="load shape pass plan verify emit wrote done "
+[ "$stages" = "$want" ] || bad "stages in order '$stages', expected '$want'"
 for s in load shape pass plan emit done; do
   grep "^resnetc: $s " "$t/err" | grep -qE ' [0-9]+\.[0-9] ms ' || bad "stage $s has no time in ms"
 done

@@ -251,8 +251,8 @@ static void run_model(const char *model, int what) {
  * image, PyTorch's logits for it as the reference): runs without PyTorch. */
 static void test_digits_levels(void) {
   char src[4400], w[4400], in[4400], ref[4400], args[9000], dir[4096];
-  snprintf(src, sizeof src, "%s", rn_source_path("examples/digits/digits.resnet"));
-  snprintf(w, sizeof w, "%s", rn_source_path("examples/digits/digits.safetensors"));
+  snprintf(src, sizeof src, "%s", rn_source_path("models/digits.resnet"));
+  snprintf(w, sizeof w, "%s", rn_source_path("models/digits.safetensors"));
   size_t ni = 0, nl = 0;
   float *imgs = rn_read_file(rn_source_path("examples/digits/test_images.bin"), &ni);
   float *logits = rn_read_file(rn_source_path("examples/digits/torch_logits.bin"), &nl);
